@@ -1,0 +1,159 @@
+#!/usr/bin/env python
+"""Tracker speed: time of one ``Tracker.update`` per frame (association incl. Kalman and bookkeeping).
+
+Scenes: L live tracks (10, 100, 300) x 300 detections per frame: L moving objects detected with
+jitter (scores 0.5-1) plus 300 - L clutter proposals (scores 0-0.55, below the new-track threshold,
+so the track count stays at L), with and without D=128 embeddings. Prints a markdown table and
+writes JSON with the environment.
+
+    .venv/bin/python tools/benchmark_tracker.py --output work_dirs/benchmark_tracker.json
+"""
+from __future__ import annotations
+
+import os
+
+# One BLAS thread: the shapes here are tiny and the machine is shared; threads only add jitter.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from efftrack.tracking import Tracker  # noqa: E402
+
+
+def make_scene(num_tracks: int, num_dets: int, frames: int, emb_dim: int, seed: int = 0):
+    """Yield (boxes (300,4) xyxy float32, scores (300,), embeddings (300,D) or None) per frame."""
+    rng = np.random.default_rng(seed)
+    start = rng.uniform([100, 100], [1820, 980], size=(num_tracks, 2))
+    vel = rng.uniform(-3, 3, size=(num_tracks, 2))
+    wh = rng.uniform(20, 120, size=(num_tracks, 2))
+    app = rng.normal(size=(num_tracks, emb_dim)).astype(np.float32) if emb_dim else None
+    n_clutter = max(0, num_dets - num_tracks)
+    for t in range(frames):
+        c = start + t * vel + rng.normal(scale=1.0, size=(num_tracks, 2))
+        s = wh * (1 + rng.normal(scale=0.02, size=(num_tracks, 2)))
+        real = np.concatenate([c - s / 2, c + s / 2], 1)
+        cc = rng.uniform([0, 0], [1920, 1080], size=(n_clutter, 2))
+        cs = rng.uniform(15, 150, size=(n_clutter, 2))
+        clutter = np.concatenate([cc - cs / 2, cc + cs / 2], 1)
+        boxes = np.concatenate([real, clutter]).astype(np.float32)
+        scores = np.concatenate([rng.uniform(0.5, 1.0, num_tracks), rng.uniform(0.0, 0.55, n_clutter)])
+        emb = None
+        if emb_dim:
+            emb = np.concatenate([app + 0.1 * rng.normal(size=app.shape),
+                                  rng.normal(size=(n_clutter, emb_dim))]).astype(np.float32)
+        order = rng.permutation(len(boxes))  # proposals come in score order, not object order
+        yield boxes[order], scores[order].astype(np.float32), (None if emb is None else emb[order])
+
+
+def time_updates(num_tracks: int, num_dets: int, emb_dim: int, frames: int, warmup: int):
+    trk = Tracker()
+    times, live = [], []
+    for f, (b, s, e) in enumerate(make_scene(num_tracks, num_dets, warmup + frames, emb_dim)):
+        t0 = time.perf_counter()
+        trk.update(b, s, e, f)
+        dt = time.perf_counter() - t0
+        if f >= warmup:
+            times.append(dt * 1e3)
+            live.append(trk.num_live)
+    times = np.asarray(times)
+    return {"live_tracks": num_tracks, "detections": num_dets, "embedding_dim": emb_dim,
+            "frames": frames, "median_ms": float(np.median(times)), "p95_ms": float(np.percentile(times, 95)),
+            "mean_live_tracks_measured": float(np.mean(live))}
+
+
+# ---------------------------------------------------------------------------------------------------
+# HOOK: whole-pipeline frame rate (tools/track.py on the demo config, split by stage).
+# Fill this in when tools/track.py lands: run it on the demo clip and return
+# {"fps": ..., "backbone_ms": ..., "side_heads_ms": ..., "association_ms": ...}. Returning None
+# leaves the pipeline row out of the table and JSON.
+def pipeline_benchmark(args) -> dict | None:
+    return None
+# ---------------------------------------------------------------------------------------------------
+
+
+def environment() -> dict:
+    import lap
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                cwd=os.path.dirname(os.path.abspath(__file__)), timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return {"python": platform.python_version(), "numpy": np.__version__,
+            "lap": getattr(lap, "__version__", "?"), "platform": platform.platform(), "cpu": cpu,
+            "cpu_count": os.cpu_count(), "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+            "git_commit": commit, "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def markdown(rows) -> str:
+    out = ["| live tracks | detections | embeddings | median ms/frame | p95 ms/frame |",
+           "|---:|---:|:---|---:|---:|"]
+    for r in rows:
+        emb = f"D={r['embedding_dim']}" if r["embedding_dim"] else "none"
+        out.append(f"| {r['live_tracks']} | {r['detections']} | {emb} | {r['median_ms']:.3f} | {r['p95_ms']:.3f} |")
+    return "\n".join(out)
+
+
+def write_json_atomic(path: str, payload: dict) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--output", default="work_dirs/benchmark_tracker.json", help="JSON result path")
+    ap.add_argument("--tracks", type=int, nargs="+", default=[10, 100, 300])
+    ap.add_argument("--dets", type=int, default=300)
+    ap.add_argument("--emb-dim", type=int, default=128)
+    ap.add_argument("--frames", type=int, default=300, help="timed frames per setting")
+    ap.add_argument("--warmup", type=int, default=20)
+    args = ap.parse_args(argv)
+    if any(t < 1 for t in args.tracks) or args.dets < 1 or args.frames < 1 or args.emb_dim < 1:
+        print("benchmark_tracker: --tracks, --dets, --frames and --emb-dim must be positive", file=sys.stderr)
+        return 2
+    rows = []
+    for n in args.tracks:
+        for d in (0, args.emb_dim):
+            rows.append(time_updates(n, args.dets, d, args.frames, args.warmup))
+    table = markdown(rows)
+    print(table)
+    payload = {"association": rows, "environment": environment(), "table_markdown": table}
+    pipe = pipeline_benchmark(args)
+    if pipe is not None:
+        payload["pipeline"] = pipe
+        print(f"pipeline: {pipe}")
+    try:
+        write_json_atomic(args.output, payload)
+    except OSError as exc:
+        print(f"benchmark_tracker: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
