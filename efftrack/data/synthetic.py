@@ -311,7 +311,8 @@ def generate_split(out_dir, split: str, num_videos: int, frames: int = 60, size:
                           annotate_every=annotate_every, camera_motion=camera_motion,
                           box_convention="full extent clipped to the frame",
                           min_visibility=min_visibility),
-                videos=videos, images=images, tracks=tracks, annotations=annotations, categories=categories)
+                licenses=[], videos=videos, images=images, tracks=tracks, annotations=annotations,
+                categories=categories)
 
 
 def generate_dataset(out_dir, train_videos: int = 20, val_videos: int = 10, frames: int = 60, size: int = 384,
