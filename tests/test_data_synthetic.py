@@ -99,3 +99,13 @@ def test_cli(tmp_path):
     r = subprocess.run([sys.executable, tool, str(tmp_path / "p"), "--frames", "0"], capture_output=True, text=True)
     assert r.returncode != 0 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
     shutil.rmtree(tmp_path / "o")
+
+
+def test_camera_motion_moves_the_background():
+    from efftrack.data.synthetic import make_categories, render_video
+    cats = make_categories()
+    for moving in (False, True):
+        frames = [f for f, _ in render_video(np.random.default_rng(0), 64, 12, cats, camera_motion=moving,
+                                             num_objects=(0, 0))]
+        change = np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean()
+        assert (change > 1.0) == moving

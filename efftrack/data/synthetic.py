@@ -299,7 +299,7 @@ def generate_split(out_dir, split: str, num_videos: int, frames: int = 60, size:
         finally:
             if writer is not None:
                 writer.release()
-        next_track += 100  # track ids are unique across the whole split
+        next_track += max(100, num_objects[1])  # track ids stay unique across the whole split
         for tid in sorted(seen):
             tracks.append(dict(id=tid, video_id=vid, category_id=seen[tid].cat["id"]))
         video = dict(id=vid, name=name, width=size, height=size, num_frames=frames,
