@@ -154,7 +154,7 @@ class HybridSideNetwork(nn.Module):
 
     def gate_values(self) -> dict:
         """{tap index: current gate g} for every gated ladder."""
-        return {int(k): float(g.gate()) for k, g in self.gates.items()}
+        return {int(k): float(g.gate().detach()) for k, g in self.gates.items()}
 
     def forward(self, feats: Sequence[torch.Tensor]) -> SideOutput:
         if len(feats) != len(self.in_channels):
