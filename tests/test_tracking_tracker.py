@@ -189,3 +189,27 @@ def test_bad_inputs_raise_one_clear_error():
         trk.update(np.array([box(5, 5)]), np.array([0.9]), np.ones((1, 4)), 4)
     with pytest.raises(ValueError, match="unknown"):
         build_tracker({"hgh_thr": 0.5})
+
+
+def test_degenerate_boxes_do_not_break_the_filter():
+    trk = Tracker()
+    for f in range(6):
+        # A zero-width box (a clipped proposal at the image border) next to a normal one.
+        dets = np.array([[0, 10, 0, 60], box(200 + f, 100)], np.float32)
+        out = trk.update(dets, np.array([0.9, 0.9]), None, f)
+        assert np.isfinite(trk._mean).all() and np.isfinite(trk._cov).all()
+    assert id_at(out, 1) == 2
+
+
+def test_finished_summary_has_span_hits_and_mean_score():
+    trk = Tracker(fps=10, max_lost_seconds=0.2)
+    scores = [0.9, 0.6, 0.75]
+    for f, s in enumerate(scores):
+        trk.update(np.array([box(100 + f, 100)], np.float32), np.array([s]), None, f + 10)
+    assert len(trk.pop_finished()) == 0           # still alive
+    fin = trk.finish_all()
+    assert fin.ids.tolist() == [1] and fin.first_frame.tolist() == [10] and fin.last_frame.tolist() == [12]
+    assert fin.hits.tolist() == [3] and fin.scores[0] == pytest.approx(np.mean(scores), abs=1e-6)
+    assert trk.num_live == 0 and len(trk.pop_finished()) == 0
+    # After finish_all a new video may start at frame 0; ids keep counting.
+    assert trk.update(np.array([box(5, 5)], np.float32), np.array([0.9]), None, 0).ids.tolist() == [2]

@@ -11,6 +11,14 @@ import numpy as np
 _NDIM = 4
 
 
+def _size4(w: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """(T,) widths and heights -> (T,4) ``w, h, w, h`` for the noise scales; at least 1 px, so a
+    degenerate (zero-size) box cannot make a covariance singular."""
+    w = np.maximum(w, 1.0)
+    h = np.maximum(h, 1.0)
+    return np.stack([w, h, w, h], axis=1)
+
+
 class BatchKalmanFilter:
     """Stateless helpers: every method takes and returns batched means (T,8) and covariances (T,8,8)."""
 
@@ -24,7 +32,7 @@ class BatchKalmanFilter:
         t = len(z)
         mean = np.zeros((t, 2 * _NDIM))
         mean[:, :_NDIM] = z
-        wh = np.stack([z[:, 2], z[:, 3], z[:, 2], z[:, 3]], axis=1)
+        wh = _size4(z[:, 2], z[:, 3])
         std = np.concatenate([2 * self.std_weight_position * wh, 10 * self.std_weight_velocity * wh], axis=1)
         cov = np.zeros((t, 2 * _NDIM, 2 * _NDIM))
         idx = np.arange(2 * _NDIM)
@@ -35,7 +43,7 @@ class BatchKalmanFilter:
         """Advance all tracks by ``dt`` frames. mean (T,8), cov (T,8,8) -> new (T,8), (T,8,8)."""
         if len(mean) == 0:
             return mean, cov
-        wh = np.stack([mean[:, 2], mean[:, 3], mean[:, 2], mean[:, 3]], axis=1)
+        wh = _size4(mean[:, 2], mean[:, 3])
         q = np.concatenate([self.std_weight_position * wh, self.std_weight_velocity * wh], axis=1) ** 2
         q *= dt
         new_mean = mean.copy()
@@ -58,7 +66,7 @@ class BatchKalmanFilter:
 
     def measurement_noise(self, mean: np.ndarray) -> np.ndarray:
         """(T,8) -> diagonal of R, (T,4)."""
-        wh = np.stack([mean[:, 2], mean[:, 3], mean[:, 2], mean[:, 3]], axis=1)
+        wh = _size4(mean[:, 2], mean[:, 3])
         return (self.std_weight_position * wh) ** 2
 
     def update(self, mean: np.ndarray, cov: np.ndarray, measurements: np.ndarray):
@@ -75,6 +83,8 @@ class BatchKalmanFilter:
         innovation = z - mean[:, :_NDIM]
         new_mean = mean + np.einsum("tij,tj->ti", gain, innovation)
         new_cov = cov - gain @ ph
+        # Rounding makes P - K H P drift from symmetric over long videos; keep it exact.
+        new_cov = 0.5 * (new_cov + np.swapaxes(new_cov, 1, 2))
         return new_mean, new_cov
 
     def position_mahalanobis(self, mean: np.ndarray, cov: np.ndarray, centers: np.ndarray) -> np.ndarray:

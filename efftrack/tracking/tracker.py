@@ -32,6 +32,8 @@ end of a video to close the live ones too).
 """
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from .assignment import gated_assignment
@@ -119,7 +121,6 @@ class Tracker:
         """
         cfg = dict(cfg or {})
         cfg.pop("type", None)
-        import inspect
         known = set(inspect.signature(cls.__init__).parameters) - {"self"}
         unknown = sorted(set(cfg) - known)
         if unknown:
@@ -179,7 +180,6 @@ class Tracker:
         n = len(boxes)
         det_track = np.full(n, -1, np.int64)
         track_matched = np.zeros(self.num_live, bool)
-        track_learn = np.zeros(self.num_live, bool)   # matches whose embedding updates the EMA
         high = np.flatnonzero(scores >= self.high_thr)
         low = np.flatnonzero((scores >= self.low_thr) & (scores < self.high_thr))
         use_emb = emb is not None and self._emb is not None
@@ -199,7 +199,6 @@ class Tracker:
             r, c = gated_assignment(cost, allowed, self.match_cost_thr)
             det_track[high[r]] = active[c]
             track_matched[active[c]] = True
-            track_learn[active[c]] = True
 
         # Stage 2: low-score detections vs confirmed tracks left over, IoU only.
         left = np.flatnonzero((self._state == CONFIRMED) & ~track_matched)
@@ -224,7 +223,6 @@ class Tracker:
                 r, c = gated_assignment(1.0 - iou, iou >= self.match_iou_thr, 1.0 - self.match_iou_thr)
             det_track[free[r]] = lost[c]
             track_matched[lost[c]] = True
-            track_learn[lost[c]] = True
 
         self._apply_matches(det_track, boxes, scores, emb, frame_id)
         keep = self._retire_unmatched(track_matched, frame_id)
