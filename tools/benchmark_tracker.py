@@ -149,6 +149,7 @@ def environment() -> dict:
     return {"python": platform.python_version(), "numpy": np.__version__,
             "lap": getattr(lap, "__version__", "?"), "platform": platform.platform(), "cpu": cpu,
             "cpu_count": os.cpu_count(), "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+            "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
             "git_commit": commit, "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 

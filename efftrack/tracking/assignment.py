@@ -27,11 +27,12 @@ def gated_assignment(cost: np.ndarray, allowed: np.ndarray, cost_limit: float):
     # A pair that is the only option of both its row and its column is a component of its own:
     # it is in every optimum, so it is matched directly and the solver sees only the rest.
     single_r, single_c = np.nonzero(allowed & (row_deg[:, None] == 1) & (col_deg[None, :] == 1))
-    rest_rows = np.flatnonzero(row_deg > 0)
-    rest_cols = np.flatnonzero(col_deg > 0)
-    if len(single_r):
-        rest_rows = np.setdiff1d(rest_rows, single_r, assume_unique=True)
-        rest_cols = np.setdiff1d(rest_cols, single_c, assume_unique=True)
+    row_rest = row_deg > 0
+    col_rest = col_deg > 0
+    row_rest[single_r] = False
+    col_rest[single_c] = False
+    rest_rows = np.flatnonzero(row_rest)
+    rest_cols = np.flatnonzero(col_rest)
     if not len(rest_rows) or not len(rest_cols):
         return single_r.astype(np.int64), single_c.astype(np.int64)
     sub_allowed = allowed[np.ix_(rest_rows, rest_cols)]
