@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from helpers_trackeval import trackeval_tao_ow
-from tao_synth import make_tao
+from efftrack.evaluation.synthetic import make_tao
 
 from efftrack.evaluation import EvalInputError, available_subsets, evaluate_tao_ow
 from efftrack.evaluation.tao_ow import limit_detections, unique_track_ids

@@ -8,7 +8,7 @@ import motmetrics
 import numpy as np
 import pytest
 
-from tao_synth import make_tao
+from efftrack.evaluation.synthetic import make_tao
 
 from efftrack.evaluation import evaluate_tao_ow
 

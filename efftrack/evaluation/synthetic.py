@@ -1,4 +1,4 @@
-"""Small synthetic TAO-OW ground truth + predictions generator used by tests and the benchmark."""
+"""Synthetic TAO ground truth and TAO-OW predictions for evaluation tests and benchmarks (not a dataset)."""
 from __future__ import annotations
 
 import numpy as np
