@@ -82,6 +82,25 @@ def test_occluded_object_is_refound_with_its_old_id(with_emb):
     assert len(set(seen.values())) == 1, seen
 
 
+@pytest.mark.parametrize("with_emb", [True, False])
+def test_long_occlusion_with_a_stop_is_refound_by_appearance_only(with_emb):
+    # The object stops while hidden for 10 frames, so the predicted box (40 px ahead) no longer
+    # overlaps it: only the appearance stage, inside the widened Kalman gate, can re-find it.
+    rng = np.random.default_rng(4)
+    app = unit(rng.normal(size=16))
+    trk = Tracker(fps=10, max_lost_seconds=2.0)
+    first = None
+    for f in range(10):
+        e = unit(app + 0.05 * rng.normal(size=16))[None] if with_emb else None
+        out = trk.update(np.array([box(100 + 4 * f, 200)], np.float32), np.array([0.9]), e, f)
+        first = int(out.ids[0])
+    for f in range(10, 20):
+        trk.update(np.zeros((0, 4), np.float32), np.zeros(0), np.zeros((0, 16)) if with_emb else None, f)
+    e = unit(app + 0.05 * rng.normal(size=16))[None] if with_emb else None
+    out = trk.update(np.array([box(136, 200)], np.float32), np.array([0.9]), e, 20)
+    assert (int(out.ids[0]) == first) == with_emb
+
+
 def test_lost_track_ends_after_max_lost_frames_and_is_not_refound():
     trk = Tracker(fps=10, max_lost_seconds=0.5)  # kept 5 frames
     first = trk.update(np.array([box(100, 100)], np.float32), np.array([0.9]), None, 0)

@@ -3,17 +3,18 @@
 One ``update`` per frame, in order:
 
 1. Predict every live track with a constant-velocity Kalman filter (``dt`` = frame-id gap).
-2. Stage 1: confident detections (score >= ``high_thr``) against active tracks (confirmed and
-   tentative) on the fused cost ``(1 - w) * (1 - IoU) + w * (1 - cos)``, ``w = appearance_weight``
-   (``1 - IoU`` alone without embeddings). A pair may match only with IoU >= ``match_iou_thr``,
-   cosine >= ``min_appearance_sim`` and cost <= ``match_cost_thr``.
+2. Stage 1: confident detections (score >= ``high_thr``) against all tracks (tentative, confirmed
+   and lost, as ByteTrack does) on the fused cost ``(1 - w) * (1 - IoU) + w * (1 - cos)``,
+   ``w = appearance_weight`` (``1 - IoU`` alone without embeddings). A pair may match only with
+   IoU >= ``match_iou_thr`` (IoU with the Kalman-predicted box), cosine >= ``min_appearance_sim``
+   and cost <= ``match_cost_thr``.
 3. Stage 2: low-score detections (``low_thr`` <= score < ``high_thr``) against confirmed tracks
    still unmatched, IoU only (IoU >= ``low_match_iou_thr``); their embeddings are not learned from,
    since low scores mostly mean occlusion.
-4. Stage 3 (re-finding): confident detections still unmatched against lost tracks. With embeddings:
-   cosine >= ``reid_sim_thr`` and the detection centre inside a loose Kalman gate (squared
-   Mahalanobis distance <= ``reid_gate_chi2``; the gate widens the longer a track is unseen);
-   cost ``1 - cos``. Without embeddings: IoU with the predicted box as in stage 1.
+4. Stage 3 (re-finding, with embeddings only): confident detections still unmatched against lost
+   tracks still unmatched, for occlusions long enough that the boxes no longer overlap: cosine >=
+   ``reid_sim_thr`` and the detection centre inside a loose Kalman gate (squared Mahalanobis
+   distance <= ``reid_gate_chi2``; the gate widens the longer a track is unseen); cost ``1 - cos``.
 5. Bookkeeping: a matched lost track becomes confirmed again; a tentative track is confirmed after
    ``min_hits`` matches; an unmatched tentative track ends at once; an unmatched confirmed track is
    lost and ends after ``max_lost_seconds * fps`` frames unseen. Unmatched confident detections
@@ -185,8 +186,9 @@ class Tracker:
         use_emb = emb is not None and self._emb is not None
         pred_xyxy = cxcywh_to_xyxy(self._mean[:, :4]).astype(np.float32) if self.num_live else None
 
-        # Stage 1: confident detections vs active tracks, fused cost.
-        active = np.flatnonzero(self._state != LOST)
+        # Stage 1: confident detections vs all tracks, lost ones included: a lost track left out
+        # here lets its neighbour's track take the detection it would have won (an id swap).
+        active = np.arange(self.num_live)
         if len(high) and len(active):
             iou = iou_matrix(boxes[high], pred_xyxy[active])
             allowed = iou >= self.match_iou_thr
@@ -208,19 +210,15 @@ class Tracker:
             det_track[low[r]] = left[c]
             track_matched[left[c]] = True
 
-        # Stage 3: re-find lost tracks with the confident detections nobody took.
-        lost = np.flatnonzero(self._state == LOST)
+        # Stage 3: re-find lost tracks by appearance where overlap no longer helps (long occlusions).
+        lost = np.flatnonzero((self._state == LOST) & ~track_matched)
         free = high[det_track[high] < 0]
-        if len(free) and len(lost):
-            if use_emb:
-                sim = emb[free] @ self._emb[lost].T
-                centers = (boxes[free, :2] + boxes[free, 2:]) * 0.5
-                gate = self.kf.position_mahalanobis(self._mean[lost], self._cov[lost], centers)
-                allowed = (sim >= self.reid_sim_thr) & (gate <= self.reid_gate_chi2)
-                r, c = gated_assignment(1.0 - sim, allowed, 1.0 - self.reid_sim_thr)
-            else:
-                iou = iou_matrix(boxes[free], pred_xyxy[lost])
-                r, c = gated_assignment(1.0 - iou, iou >= self.match_iou_thr, 1.0 - self.match_iou_thr)
+        if use_emb and len(free) and len(lost):
+            sim = emb[free] @ self._emb[lost].T
+            centers = (boxes[free, :2] + boxes[free, 2:]) * 0.5
+            gate = self.kf.position_mahalanobis(self._mean[lost], self._cov[lost], centers)
+            allowed = (sim >= self.reid_sim_thr) & (gate <= self.reid_gate_chi2)
+            r, c = gated_assignment(1.0 - sim, allowed, 1.0 - self.reid_sim_thr)
             det_track[free[r]] = lost[c]
             track_matched[lost[c]] = True
 
