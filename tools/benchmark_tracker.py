@@ -57,17 +57,23 @@ def make_scene(num_tracks: int, num_dets: int, frames: int, emb_dim: int, seed: 
 
 def time_updates(num_tracks: int, num_dets: int, emb_dim: int, frames: int, warmup: int):
     trk = Tracker()
-    times, live = [], []
+    times, cpu, live = [], [], []
     for f, (b, s, e) in enumerate(make_scene(num_tracks, num_dets, warmup + frames, emb_dim)):
+        c0 = time.thread_time()
         t0 = time.perf_counter()
         trk.update(b, s, e, f)
         dt = time.perf_counter() - t0
+        dc = time.thread_time() - c0
         if f >= warmup:
             times.append(dt * 1e3)
+            cpu.append(dc * 1e3)
             live.append(trk.num_live)
-    times = np.asarray(times)
+    times, cpu = np.asarray(times), np.asarray(cpu)
+    # Wall time is what a user waits; CPU time of this thread is what the tracker costs when the
+    # shared machine preempts us (it keeps p95 meaningful under load).
     return {"live_tracks": num_tracks, "detections": num_dets, "embedding_dim": emb_dim,
             "frames": frames, "median_ms": float(np.median(times)), "p95_ms": float(np.percentile(times, 95)),
+            "cpu_median_ms": float(np.median(cpu)), "cpu_p95_ms": float(np.percentile(cpu, 95)),
             "mean_live_tracks_measured": float(np.mean(live))}
 
 
@@ -154,11 +160,12 @@ def environment() -> dict:
 
 
 def markdown(rows) -> str:
-    out = ["| live tracks | detections | embeddings | median ms/frame | p95 ms/frame |",
-           "|---:|---:|:---|---:|---:|"]
+    out = ["| live tracks | detections | embeddings | median ms/frame | p95 ms/frame | CPU median / p95 ms |",
+           "|---:|---:|:---|---:|---:|---:|"]
     for r in rows:
         emb = f"D={r['embedding_dim']}" if r["embedding_dim"] else "none"
-        out.append(f"| {r['live_tracks']} | {r['detections']} | {emb} | {r['median_ms']:.3f} | {r['p95_ms']:.3f} |")
+        out.append(f"| {r['live_tracks']} | {r['detections']} | {emb} | {r['median_ms']:.3f} | {r['p95_ms']:.3f} "
+                   f"| {r['cpu_median_ms']:.3f} / {r['cpu_p95_ms']:.3f} |")
     return "\n".join(out)
 
 
