@@ -194,10 +194,14 @@ class Tracker:
             allowed = iou >= self.match_iou_thr
             cost = 1.0 - iou
             if use_emb:
-                sim = emb[high] @ self._emb[active].T
-                allowed &= sim >= self.min_appearance_sim
+                # Cosine only on the pairs the overlap gate lets through: a dense (N,T,D) product
+                # costs more than the whole rest of the frame at 300 x 300 x 128.
+                pr, pc = np.nonzero(allowed)
+                sim = np.einsum("pd,pd->p", emb[high[pr]], self._emb[active[pc]])
                 w = self.appearance_weight
-                cost = (1.0 - w) * cost + w * (1.0 - sim)
+                cost[pr, pc] = (1.0 - w) * cost[pr, pc] + w * (1.0 - sim)
+                bad = sim < self.min_appearance_sim
+                allowed[pr[bad], pc[bad]] = False
             r, c = gated_assignment(cost, allowed, self.match_cost_thr)
             det_track[high[r]] = active[c]
             track_matched[active[c]] = True
