@@ -18,16 +18,21 @@ def resample(x: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
 class Ladder(nn.Module):
     """One ladder: (B, C_in, h, w) backbone map -> (B, C_side, *size), with the input detached.
 
+    `detach=False` only for baselines that fine-tune the backbone through the same side network
+    (the efficiency benchmark's `full` and `lora` modes).
+
     The 1x1 conv and the resampling are both linear and the resampling weights sum to one, so they
     commute (bias included); the cheaper order is used: shrink first, or project first when growing.
     """
 
-    def __init__(self, in_channels: int, out_channels: int):
+    def __init__(self, in_channels: int, out_channels: int, detach: bool = True):
         super().__init__()
+        self.detach = detach
         self.proj = nn.Conv2d(in_channels, out_channels, kernel_size=1)
 
     def forward(self, feat: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
-        feat = feat.detach()  # gradients never reach the backbone through a ladder
+        if self.detach:
+            feat = feat.detach()  # gradients never reach the backbone through a ladder
         if size[0] * size[1] <= feat.shape[-2] * feat.shape[-1]:
             return self.proj(resample(feat, size))
         return resample(self.proj(feat), size)

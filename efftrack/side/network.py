@@ -80,6 +80,7 @@ class HybridSideNetwork(nn.Module):
         expansion: hidden ratio of conv and SIM-block MLPs.
         gate_temperature: T in g = sigmoid(alpha / T).
         sim_kwargs: extra arguments for SparseInteraction (max_rate, min_init_rate, distance_cap).
+        detach_ladders: keep True; False lets gradients flow into a trainable backbone (fine-tuning baselines).
 
     forward(feats: list of L tensors (B, C_l, h_l, w_l)) -> SideOutput.
     """
@@ -89,7 +90,8 @@ class HybridSideNetwork(nn.Module):
                  stage_strides: Optional[Sequence[int]] = None, out_strides: Sequence[int] = (8, 16, 32),
                  out_channels: int = 96, fused_channels: int = 128, width: Optional[int] = None,
                  min_width: int = 32, drop_layers: Sequence[int] = (), tap_stages: Optional[Sequence[int]] = None,
-                 expansion: float = 2.0, gate_temperature: float = 0.1, sim_kwargs: Optional[dict] = None):
+                 expansion: float = 2.0, gate_temperature: float = 0.1, sim_kwargs: Optional[dict] = None,
+                 detach_ladders: bool = True):
         super().__init__()
         in_channels, in_strides = [int(c) for c in in_channels], [int(s) for s in in_strides]
         if not in_channels or len(in_channels) != len(in_strides):
@@ -132,11 +134,11 @@ class HybridSideNetwork(nn.Module):
         self.tap_stages = tuple(tap_stages)
         self.used_taps = [0] + [l for l, s in enumerate(tap_stages, start=1) if s not in drop_layers]
 
-        self.stem = Ladder(in_channels[0], self.width)
+        self.stem = Ladder(in_channels[0], self.width, detach=detach_ladders)
         self.ladders = nn.ModuleDict()
         self.gates = nn.ModuleDict()
         for l in self.used_taps[1:]:
-            self.ladders[str(l)] = Ladder(in_channels[l], self.width)
+            self.ladders[str(l)] = Ladder(in_channels[l], self.width, detach=detach_ladders)
             self.gates[str(l)] = LadderGate(gate_temperature)
         self.transitions = nn.ModuleList()
         self.blocks = nn.ModuleList()
