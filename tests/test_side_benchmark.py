@@ -53,11 +53,11 @@ def test_model_in_full_mode_sends_gradients_into_the_backbone(bench):
 
 def test_table_and_targets_from_results(bench):
     def res(mem, step, trainable, total):
-        return {"train_memory_mib": mem, "median_step_s": step,
+        return {"train_memory_mib": mem, "median_step_s": step, "median_step_cpu_s": 2 * step,
                 "params": {"trainable": trainable, "total": total, "trainable_fraction": trainable / total}}
     results = {"side": res(100.0, 1.0, 10, 1000), "full": res(500.0, 3.0, 1000, 1000)}
     table = bench.markdown_table(results)
-    assert "| side | 10 | 1,000 | 1.00 | 100 | 20.0% | 1.000 | 3.00x |" in table
+    assert "| side | 10 | 1,000 | 1.00 | 100 | 20.0% | 1.000 | 3.00x | 2.00 | 3.00x |" in table
     t = bench.check_targets(results)
     assert t["side_memory_vs_full"]["met"] and t["side_speedup_vs_full"]["met"]
     assert t["side_trainable_fraction"]["met"]

@@ -185,10 +185,10 @@ def run_worker(args) -> dict:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         result["cuda_allocated_before_mib"] = torch.cuda.memory_allocated() / 2 ** 20
-    times = []
+    times, cpu_times = [], []
     if not args.no_step:
         for step in range(args.warmup + args.steps):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             loss = model.head.loss(model(images), targets)
             loss.backward()
             optimizer.step()
@@ -197,8 +197,11 @@ def run_worker(args) -> dict:
                 torch.cuda.synchronize()
             if step >= args.warmup:
                 times.append(time.perf_counter() - t0)
+                # CPU seconds over all threads: steadier than wall time on a shared, preempting machine.
+                cpu_times.append(time.process_time() - c0)
         result["loss"] = float(loss.detach())
     result["step_times_s"] = times
+    result["step_cpu_s"] = cpu_times
     result["peak_rss_mib"] = _peak_rss_mib()
     if device.type == "cuda":
         result["cuda_peak_mib"] = torch.cuda.max_memory_allocated() / 2 ** 20
@@ -248,23 +251,29 @@ def measure_mode(args, mode: str) -> dict:
     else:
         res["train_memory_mib"] = res["peak_rss_mib"] - base["peak_rss_mib"]
     res["median_step_s"] = statistics.median(res["step_times_s"]) if res["step_times_s"] else float("nan")
+    res["median_step_cpu_s"] = statistics.median(res["step_cpu_s"]) if res["step_cpu_s"] else float("nan")
     return res
 
 
 def markdown_table(results: Dict[str, dict]) -> str:
     full = results.get("full")
     rows = ["| mode | trainable params | total params | trainable % | train memory (MiB) | vs full | "
-            "median step (s) | speed-up vs full |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+            "median step (s) | speed-up vs full | step CPU (s) | CPU speed-up |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for mode, r in results.items():
         if "error" in r:
-            rows.append(f"| {mode} | failed: {r['error']} | | | | | | |")
+            rows.append(f"| {mode} | failed: {r['error']} | | | | | | | | |")
             continue
         p = r["params"]
         mem_ratio = f"{r['train_memory_mib'] / full['train_memory_mib']:.1%}" if full and "error" not in full \
             else "-"
-        speed = f"{full['median_step_s'] / r['median_step_s']:.2f}x" if full and "error" not in full else "-"
+        ok = full and "error" not in full
+        speed = f"{full['median_step_s'] / r['median_step_s']:.2f}x" if ok else "-"
+        cpu = r.get("median_step_cpu_s", float("nan"))
+        cpu_speed = f"{full.get('median_step_cpu_s', float('nan')) / cpu:.2f}x" if ok else "-"
         rows.append(f"| {mode} | {p['trainable']:,} | {p['total']:,} | {100 * p['trainable_fraction']:.2f} | "
-                    f"{r['train_memory_mib']:.0f} | {mem_ratio} | {r['median_step_s']:.3f} | {speed} |")
+                    f"{r['train_memory_mib']:.0f} | {mem_ratio} | {r['median_step_s']:.3f} | {speed} | "
+                    f"{cpu:.2f} | {cpu_speed} |")
     return "\n".join(rows)
 
 
