@@ -113,6 +113,8 @@ def test_decode_respects_topk_nms_and_score_threshold():
     assert loose[0][0].shape[0] == n_points      # nothing suppressed at IoU 1: all points come back
     strict = head.decode((logits, dists), (64, 64), topk=1000, nms_iou=1.0, score_thr=0.5)
     assert (strict[0][1] > 0.5).all() and strict[0][1].shape[0] < n_points
+    none = head.decode((logits, dists), (64, 64), score_thr=1.0)
+    assert none[0][0].shape == (0, 4) and none[0][1].shape == (0,)
     few = head.decode((logits, dists), (64, 64), topk=1000, nms_iou=1.0, pre_nms_topk=3)
     assert few[0][0].shape[0] == 3 * len(STRIDES)
 

@@ -123,13 +123,14 @@ class ProposalHead(nn.Module):
             raise ProposalInputError(f"ProposalHead: outputs have {len(scores)}/{len(regs)} levels, "
                                      f"need {len(self.strides)}")
         b = scores[0].shape[0]
-        logits = torch.cat([s.reshape(b, -1) for s in scores], dim=1)
-        dists = torch.cat([r.permute(0, 2, 3, 1).reshape(b, -1, 4) for r in regs], dim=1)
+        # float32 from here on: under fp16 autocast, distances times a stride of 32 overflow to inf.
+        logits = torch.cat([s.reshape(b, -1) for s in scores], dim=1).float()
+        dists = torch.cat([r.permute(0, 2, 3, 1).reshape(b, -1, 4) for r in regs], dim=1).float()
         pts, pstrides, sizes = [], [], []
         for s, stride in zip(scores, self.strides):
             h, w = s.shape[-2:]
-            pts.append(level_points(h, w, stride, s.device, s.dtype))
-            pstrides.append(torch.full((h * w,), float(stride), device=s.device, dtype=s.dtype))
+            pts.append(level_points(h, w, stride, s.device, torch.float32))
+            pstrides.append(torch.full((h * w,), float(stride), device=s.device, dtype=torch.float32))
             sizes.append(h * w)
         return logits, dists, torch.cat(pts), torch.cat(pstrides), sizes
 

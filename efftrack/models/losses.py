@@ -121,7 +121,8 @@ def quasi_dense_loss(key_embeds: torch.Tensor, key_ids: torch.Tensor, ref_embeds
     anchors = pos.any(dim=1)
     if not bool(anchors.any()):
         return _zero_with_grad(key_embeds, ref_embeds)
-    sim = key_embeds[anchors] @ ref_embeds.t() / temperature
+    # float32: at temperature 0.07 a bf16/fp16 similarity (from autocast) is too coarse to rank positives.
+    sim = key_embeds[anchors].float() @ ref_embeds.float().t() / temperature
     pos = pos[anchors]
     # Finite fill (not -inf): an anchor without negatives must give loss 0 with finite gradients.
     very_neg = -1e9
@@ -146,7 +147,7 @@ def aux_cosine_loss(key_embeds: torch.Tensor, key_ids: torch.Tensor, ref_embeds:
     num_pos = int(pos.sum())
     if num_pos == 0:
         return _zero_with_grad(key_embeds, ref_embeds)
-    cos = key_embeds[keys] @ ref_embeds.t()
+    cos = key_embeds[keys].float() @ ref_embeds.float().t()
     pos_loss = (1.0 - pos_margin - cos[pos]).clamp(min=0).pow(2)
     neg_loss = (cos[~pos] - neg_margin).clamp(min=0).pow(2)
     num_neg = min(neg_loss.numel(), neg_pos_ratio * num_pos)
