@@ -70,12 +70,22 @@ def trackeval_tao_ow(tmp_path, gt: dict, preds: list, subset="all", max_dets=300
     """Run TrackEval's TAO_OW dataset + HOTA end to end; returns its combined HOTA dict."""
     gt_dir = os.path.join(tmp_path, f"te_gt_{subset}")
     tr_dir = os.path.join(tmp_path, f"te_tr_{subset}")
+    write_tao_ow_folders(gt_dir, tr_dir, gt, preds)
+    return run_tao_ow_folders(gt_dir, tr_dir, subset=subset, max_dets=max_dets)
+
+
+def write_tao_ow_folders(gt_dir, tr_dir, gt: dict, preds: list) -> None:
+    """TrackEval's layout: GT_DIR/gt.json and TR_DIR/trk/data/pred.json."""
     os.makedirs(gt_dir, exist_ok=True)
     os.makedirs(os.path.join(tr_dir, "trk", "data"), exist_ok=True)
     with open(os.path.join(gt_dir, "gt.json"), "w") as fh:
         json.dump(gt, fh)
     with open(os.path.join(tr_dir, "trk", "data", "pred.json"), "w") as fh:
         json.dump(preds, fh)
+
+
+def run_tao_ow_folders(gt_dir, tr_dir, subset="all", max_dets=300) -> dict:
+    """TAO_OW + HOTA on folders written by ``write_tao_ow_folders``; combined HOTA dict."""
     cfg = {"GT_FOLDER": gt_dir, "TRACKERS_FOLDER": tr_dir, "TRACKERS_TO_EVAL": ["trk"], "SUBSET": subset,
            "MAX_DETECTIONS": max_dets, **_QUIET}
     with contextlib.redirect_stdout(io.StringIO()):
@@ -84,12 +94,12 @@ def trackeval_tao_ow(tmp_path, gt: dict, preds: list, subset="all", max_dets=300
     return res["COMBINED_SEQ"]["object"]["HOTA"]
 
 
-def trackeval_mot(gt_root, tr_root, seq_lengths: dict, benchmark="MOT17") -> dict:
+def trackeval_mot(gt_root, tr_root, seq_lengths: dict, benchmark="MOT17", metrics=("HOTA", "CLEAR", "Identity")) -> dict:
     """Run MotChallenge2DBox end to end on GT_ROOT/<seq>/gt/gt.txt and TR_ROOT/trk/data/<seq>.txt."""
     cfg = {"GT_FOLDER": str(gt_root), "TRACKERS_FOLDER": str(tr_root), "TRACKERS_TO_EVAL": ["trk"],
            "BENCHMARK": benchmark, "SKIP_SPLIT_FOL": True, "SEQ_INFO": dict(seq_lengths), **_QUIET}
     with contextlib.redirect_stdout(io.StringIO()):
         dataset = trackeval.datasets.MotChallenge2DBox(cfg)
-    metrics = [trackeval.metrics.HOTA(), trackeval.metrics.CLEAR(_QUIET), trackeval.metrics.Identity(_QUIET)]
-    res = _run(dataset, metrics)
+    objs = [trackeval.metrics.HOTA() if m == "HOTA" else getattr(trackeval.metrics, m)(_QUIET) for m in metrics]
+    res = _run(dataset, objs)
     return res["COMBINED_SEQ"]["pedestrian"]

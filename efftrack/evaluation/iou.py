@@ -32,3 +32,38 @@ def box_iou(gt_xyxy: np.ndarray, pred_xyxy: np.ndarray) -> np.ndarray:
     inter[union <= 0 + EPS] = 0
     union[union <= 0 + EPS] = 1
     return inter / union
+
+
+def box_iou_blocks(gt_xyxy: np.ndarray, gt_groups, pred_xyxy: np.ndarray, pred_groups) -> list:
+    """Per-frame IoU matrices for many frames in one vectorised pass.
+
+    gt_groups[t] / pred_groups[t]: row indices into gt_xyxy (G,4) / pred_xyxy (P,4) for frame t.
+    Returns [ (len(gt_groups[t]), len(pred_groups[t])) float64 ]; each equals ``box_iou`` on that
+    frame bit for bit (same element-wise operations).
+    """
+    n_g = np.array([len(g) for g in gt_groups], dtype=np.int64)
+    n_p = np.array([len(p) for p in pred_groups], dtype=np.int64)
+    sizes = n_g * n_p
+    total = int(sizes.sum())
+    if total == 0:
+        return [np.zeros((a, b)) for a, b in zip(n_g, n_p)]
+    g_cat = np.concatenate([np.asarray(g, np.int64) for g in gt_groups]) if len(gt_groups) else np.zeros(0, np.int64)
+    p_cat = np.concatenate([np.asarray(p, np.int64) for p in pred_groups]) if len(pred_groups) else np.zeros(0, np.int64)
+    gi = np.repeat(g_cat, np.repeat(n_p, n_g))
+    frame = np.repeat(np.arange(len(sizes)), sizes)
+    block_start = np.cumsum(sizes) - sizes
+    p_start = np.cumsum(n_p) - n_p
+    k = np.arange(total) - block_start[frame]
+    pi = p_cat[p_start[frame] + k % np.maximum(n_p[frame], 1)]
+    b1 = np.asarray(gt_xyxy, np.float64)[gi]
+    b2 = np.asarray(pred_xyxy, np.float64)[pi]
+    lo = np.minimum(b1, b2)
+    hi = np.maximum(b1, b2)
+    inter = np.maximum(lo[:, 2] - hi[:, 0], 0) * np.maximum(lo[:, 3] - hi[:, 1], 0)
+    area1 = (b1[:, 2] - b1[:, 0]) * (b1[:, 3] - b1[:, 1])
+    area2 = (b2[:, 2] - b2[:, 0]) * (b2[:, 3] - b2[:, 1])
+    union = area1 + area2 - inter
+    inter[(area1 <= 0 + EPS) | (area2 <= 0 + EPS) | (union <= 0 + EPS)] = 0
+    union[union <= 0 + EPS] = 1
+    iou = inter / union
+    return [blk.reshape(a, b) for blk, a, b in zip(np.split(iou, np.cumsum(sizes)[:-1]), n_g, n_p)]

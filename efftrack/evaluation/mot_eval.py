@@ -17,7 +17,7 @@ from scipy.optimize import linear_sum_assignment
 from efftrack.data.mot import MotFormatError, read_mot_txt
 
 from .errors import EvalInputError
-from .iou import EPS, box_iou, xywh_to_xyxy
+from .iou import EPS, box_iou_blocks, xywh_to_xyxy
 from .results import score_sequences
 from .sequence import build_sequence
 
@@ -87,7 +87,21 @@ def _seq_length(gt_file: str, gt_rows: np.ndarray, pred_rows: np.ndarray, given:
     return int(np.trunc(frames).max()) if len(frames) else 0
 
 
+def _fast_read(path: str) -> Optional[np.ndarray]:
+    """np.loadtxt for plain comma-separated files; None when anything is unusual (then read_mot_txt runs)."""
+    try:
+        rows = np.loadtxt(path, delimiter=",", ndmin=2, comments=None, dtype=np.float64)
+    except (ValueError, OSError):
+        return None
+    if rows.size == 0 or not 6 <= rows.shape[1] <= 10 or not np.all(np.isfinite(rows)):
+        return None
+    return np.pad(rows, ((0, 0), (0, 10 - rows.shape[1])), constant_values=-1.0)
+
+
 def _read(path: str, kind: str) -> np.ndarray:
+    fast = _fast_read(path) if os.path.isfile(path) else None
+    if fast is not None:
+        return fast
     try:
         rows = read_mot_txt(path)
     except MotFormatError as err:
@@ -152,16 +166,17 @@ def _sequence(name: str, gt_file: str, pred_file: str, preprocess: str, length: 
     g_cls = g[:, 7].astype(np.int64)
     if mode != "none":
         g_keep_row &= g_cls == PEDESTRIAN
+    g_distractor = np.isin(g_cls, DISTRACTORS.get(mode, ()))
     gt_ids, pred_ids, sims = [], [], []
-    for gr, pr in zip(_frame_groups(g_frames, n), _frame_groups(p_frames, n)):
-        sim = box_iou(g_box[gr], p_box[pr])
-        if mode != "none" and len(gr) and len(pr):
+    g_groups, p_groups = _frame_groups(g_frames, n), _frame_groups(p_frames, n)
+    for gr, pr, sim in zip(g_groups, p_groups, box_iou_blocks(g_box, g_groups, p_box, p_groups)):
+        if mode != "none" and len(pr) and g_distractor[gr].any():
             scores = sim.copy()
             scores[scores < 0.5 - EPS] = 0
             rows, cols = linear_sum_assignment(-scores)
             ok = scores[rows, cols] > 0 + EPS
             rows, cols = rows[ok], cols[ok]
-            drop = cols[np.isin(g_cls[gr][rows], DISTRACTORS[mode])]
+            drop = cols[g_distractor[gr][rows]]
             keep_p = np.ones(len(pr), bool)
             keep_p[drop] = False
             pr, sim = pr[keep_p], sim[:, keep_p]
@@ -169,7 +184,7 @@ def _sequence(name: str, gt_file: str, pred_file: str, preprocess: str, length: 
         gt_ids.append(g_ids[gr][keep_g])
         pred_ids.append(p_ids[pr])
         sims.append(sim[keep_g])
-    return build_sequence(name, gt_ids, pred_ids, sims)
+    return build_sequence(name, gt_ids, pred_ids, sims, check_unique=False)
 
 
 def evaluate_mot(gt: Union[PathLike, Sequence[PathLike], Mapping[str, PathLike]],

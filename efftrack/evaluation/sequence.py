@@ -55,11 +55,15 @@ def _relabel(ids_per_frame: List[np.ndarray]):
     return out, len(uniq)
 
 
-def build_sequence(name: str, gt_ids: Sequence, pred_ids: Sequence, similarity: Sequence) -> ScoredSequence:
-    """Relabel ids contiguously and check ids are unique per frame (TrackEval rejects repeats)."""
+def build_sequence(name: str, gt_ids: Sequence, pred_ids: Sequence, similarity: Sequence,
+                   check_unique: bool = True) -> ScoredSequence:
+    """Relabel ids contiguously and check ids are unique per frame (TrackEval rejects repeats).
+
+    Readers that already validated uniqueness pass ``check_unique=False``.
+    """
     raw_g = [np.asarray(g, dtype=np.int64).reshape(-1) for g in gt_ids]
     raw_p = [np.asarray(p, dtype=np.int64).reshape(-1) for p in pred_ids]
-    for t, (g, p) in enumerate(zip(raw_g, raw_p)):
+    for t, (g, p) in enumerate(zip(raw_g, raw_p) if check_unique else ()):
         for kind, ids in (("ground-truth", g), ("predicted", p)):
             if len(ids) > 1 and len(np.unique(ids)) != len(ids):
                 vals, counts = np.unique(ids, return_counts=True)

@@ -77,6 +77,13 @@ class TaoGroundTruth:
     ann_box: np.ndarray
     categories: Dict[int, dict]
 
+    def image_arrays(self):
+        """(sorted image ids, their video ids) as int64 arrays, for vectorised look-ups."""
+        ids = np.fromiter(self.image_video.keys(), dtype=np.int64, count=len(self.image_video))
+        vids = np.fromiter(self.image_video.values(), dtype=np.int64, count=len(self.image_video))
+        order = np.argsort(ids)
+        return ids[order], vids[order]
+
     def split_names(self) -> List[str]:
         """Split names recorded in the categories' optional 'split' field."""
         return sorted({str(c["split"]) for c in self.categories.values() if "split" in c})
@@ -130,6 +137,11 @@ def load_tao_gt(gt) -> TaoGroundTruth:
     for i, c in enumerate(data.get("categories", [])):
         cats[_int_field(c, "id", src, "category", i, allow_negative=True)] = c
     anns = _require_list(data, "annotations", src)
+    fast = _fast_annotations(anns, image_video)
+    if fast is not None:
+        return TaoGroundTruth(source=src, videos=videos, image_video=image_video, image_frame=image_frame,
+                              ann_image=fast[0], ann_video=fast[1], ann_track=fast[2], ann_category=fast[3],
+                              ann_box=fast[4], categories=cats)
     n = len(anns)
     a_img, a_vid, a_trk, a_cat = (np.zeros(n, np.int64) for _ in range(4))
     a_box = np.zeros((n, 4), np.float64)
@@ -162,6 +174,91 @@ def _check_unique_per_image(image: np.ndarray, track: np.ndarray, src: str, kind
                              f"{int(image[j])} (also {kind} {first})")
 
 
+def _integral(a: np.ndarray) -> bool:
+    """True for an int array, or a float array of whole finite numbers (JSON ints may arrive as 1.0)."""
+    if a.dtype.kind in "iu":
+        return True
+    return a.dtype.kind == "f" and bool(np.all(np.isfinite(a))) and bool(np.all(a == np.trunc(a)))
+
+
+def _fast_annotations(anns: list, image_video: Dict[int, int]):
+    """Vectorised read of well-formed gt annotations; None if anything looks wrong (slow path names it)."""
+    try:
+        img = np.array([a["image_id"] for a in anns])
+        trk = np.array([a["track_id"] for a in anns])
+        cat = np.array([a["category_id"] for a in anns])
+        box = np.array([a["bbox"] for a in anns], dtype=np.float64).reshape(len(anns), 4)
+        has_vid = np.array([("video_id" in a) for a in anns], dtype=bool)
+        vid_given = np.array([a["video_id"] for a in anns if "video_id" in a])
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    if len(anns) == 0:
+        return (np.zeros(0, np.int64),) * 4 + (np.zeros((0, 4)),)
+    if not all(_integral(a) for a in (img, trk, cat)) or (len(vid_given) and not _integral(vid_given)):
+        return None
+    if not np.all(np.isfinite(box)) or np.any(box[:, 2:] < 0) or np.any(trk < 0) or np.any(cat < 0):
+        return None
+    img, trk, cat = img.astype(np.int64), trk.astype(np.int64), cat.astype(np.int64)
+    ids = np.fromiter(image_video.keys(), dtype=np.int64, count=len(image_video))
+    vids = np.fromiter(image_video.values(), dtype=np.int64, count=len(image_video))
+    order = np.argsort(ids)
+    ids, vids = ids[order], vids[order]
+    if not len(ids):
+        return None
+    pos = np.minimum(np.searchsorted(ids, img), len(ids) - 1)
+    if not np.all(ids[pos] == img):
+        return None
+    vid = vids[pos]
+    if len(vid_given) and not np.array_equal(vid_given.astype(np.int64), vid[has_vid]):
+        return None
+    if len(img) > 1:
+        o = np.lexsort((trk, img))
+        if np.any((img[o][1:] == img[o][:-1]) & (trk[o][1:] == trk[o][:-1])):
+            return None
+    return img, vid, trk, cat, box
+
+
+def _fast_predictions(data: list, gt: TaoGroundTruth):
+    """Vectorised read of well-formed predictions; None if anything looks wrong.
+
+    The per-record loop in ``load_tao_predictions`` then runs and names the first bad record, so
+    the fast path only has to be conservative, never precise.
+    """
+    try:
+        img = np.array([r["image_id"] for r in data])
+        trk = np.array([r["track_id"] for r in data])
+        cat = np.array([r["category_id"] for r in data])
+        score = np.array([r["score"] for r in data])
+        box = np.array([r["bbox"] for r in data], dtype=np.float64).reshape(len(data), 4)
+        has_vid = [("video_id" in r) for r in data]
+        vid_given = np.array([r["video_id"] for r in data if "video_id" in r])
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    n = len(data)
+    if n == 0:
+        return (np.zeros(0, np.int64),) * 3 + (np.zeros(0), np.zeros((0, 4)))
+    if not all(_integral(a) for a in (img, trk, cat)) or (len(vid_given) and not _integral(vid_given)):
+        return None
+    if score.dtype.kind not in "iuf" or not np.all(np.isfinite(score)):
+        return None
+    if not np.all(np.isfinite(box)) or np.any(box[:, 2:] < 0) or np.any(trk < 0):
+        return None
+    img, trk = img.astype(np.int64), trk.astype(np.int64)
+    known_img, known_vid = gt.image_arrays()
+    pos = np.searchsorted(known_img, img)
+    pos = np.minimum(pos, len(known_img) - 1) if len(known_img) else pos
+    if not len(known_img) or not np.all(known_img[pos] == img):
+        return None
+    vid = known_vid[pos]
+    if len(vid_given) and not np.array_equal(vid_given.astype(np.int64), vid[np.asarray(has_vid, bool)]):
+        return None
+    if len(img) > 1:
+        order = np.lexsort((trk, img))
+        if np.any((img[order][1:] == img[order][:-1]) & (trk[order][1:] == trk[order][:-1])):
+            return None
+    return img, vid, trk, score.astype(np.float64), box
+
+
 def load_tao_predictions(preds, gt: TaoGroundTruth) -> TaoPredictions:
     """Load TAO-OW predictions (path or list of dicts) and validate them against the ground truth."""
     data, src = _load(preds, "predictions")
@@ -169,6 +266,9 @@ def load_tao_predictions(preds, gt: TaoGroundTruth) -> TaoPredictions:
         data = data["annotations"]  # also accept a COCO-style results file
     if not isinstance(data, list):
         raise EvalInputError(f"{src}: predictions must be a JSON list of records")
+    fast = _fast_predictions(data, gt)
+    if fast is not None:
+        return TaoPredictions(source=src, image=fast[0], video=fast[1], track=fast[2], score=fast[3], box=fast[4])
     n = len(data)
     img, vid, trk = (np.zeros(n, np.int64) for _ in range(3))
     score = np.zeros(n, np.float64)

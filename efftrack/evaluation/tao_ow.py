@@ -16,7 +16,7 @@ from typing import Dict, Iterable, List, Sequence, Union
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .iou import EPS, box_iou, xywh_to_xyxy
+from .iou import EPS, box_iou_blocks, xywh_to_xyxy
 from .results import score_sequences
 from .sequence import build_sequence
 from .tao_inputs import TaoGroundTruth, TaoPredictions, load_tao_gt, load_tao_predictions, subset_category_filter
@@ -94,7 +94,7 @@ def _drop_unmatched(sim: np.ndarray) -> np.ndarray:
     return keep
 
 
-def _subset_sequences(gt: TaoGroundTruth, p_img, p_trk, p_box, p_by_image, subset: str):
+def _subset_sequences(gt: TaoGroundTruth, gt_xyxy, p_trk, p_xyxy, p_by_image, subset: str):
     mask = subset_category_filter(gt, subset)
     g_idx = np.arange(len(gt.ann_image)) if mask is None else np.nonzero(mask)[0]
     g_img = gt.ann_image[g_idx]
@@ -105,25 +105,25 @@ def _subset_sequences(gt: TaoGroundTruth, p_img, p_trk, p_box, p_by_image, subse
     per_video: Dict[int, List[int]] = {}
     for iid in first_seen:
         per_video.setdefault(gt.image_video[iid], []).append(iid)
+    empty = np.zeros(0, np.int64)
     seqs = []
     for v in gt.videos:
         vid = int(v["id"])
         neg = AGNOSTIC_CLASS_ID in (v.get("neg_category_ids") or [])
         not_exhaustive = AGNOSTIC_CLASS_ID in (v.get("not_exhaustive_category_ids") or [])
         images = sorted(per_video.get(vid, []), key=lambda i: gt.image_frame[i])
-        gt_ids, pred_ids, sims = [], [], []
-        for iid in images:
-            rows = g_idx[g_by_image[iid]]
-            prow = p_by_image.get(iid, np.zeros(0, np.int64))
-            sim = box_iou(xywh_to_xyxy(gt.ann_box[rows]), xywh_to_xyxy(p_box[prow]))
+        g_rows = [g_idx[g_by_image[iid]] for iid in images]
+        p_rows = [p_by_image.get(iid, empty) for iid in images]
+        sims = box_iou_blocks(gt_xyxy, g_rows, p_xyxy, p_rows)
+        gt_ids, pred_ids = [], []
+        for t, (rows, prow) in enumerate(zip(g_rows, p_rows)):
             if not_exhaustive or (len(rows) == 0 and not neg):
-                keep = _drop_unmatched(sim)
-                prow, sim = prow[keep], sim[:, keep]
+                keep = _drop_unmatched(sims[t])
+                prow, sims[t] = prow[keep], sims[t][:, keep]
             gt_ids.append(gt.ann_track[rows])
             pred_ids.append(p_trk[prow])
-            sims.append(sim)
         name = str(v.get("name", vid)).replace("/", "-")
-        seqs.append(build_sequence(name, gt_ids, pred_ids, sims))
+        seqs.append(build_sequence(name, gt_ids, pred_ids, sims, check_unique=False))
     return seqs
 
 
@@ -141,13 +141,13 @@ def evaluate_tao_ow(gt: Union[str, dict, TaoGroundTruth], predictions: Union[str
     gt_data = gt if isinstance(gt, TaoGroundTruth) else load_tao_gt(gt)
     preds: TaoPredictions = load_tao_predictions(predictions, gt_data)
     kept = limit_detections(preds.image, preds.score, int(max_dets))
-    p_img = preds.image[kept]
     p_trk = unique_track_ids(preds.track[kept], preds.video[kept])
-    p_box = preds.box[kept]
-    p_by_image = _groups(p_img)
+    p_xyxy = xywh_to_xyxy(preds.box[kept])
+    gt_xyxy = xywh_to_xyxy(gt_data.ann_box)
+    p_by_image = _groups(preds.image[kept])
     out = {}
     for subset in subsets:
-        seqs = _subset_sequences(gt_data, p_img, p_trk, p_box, p_by_image, subset)
+        seqs = _subset_sequences(gt_data, gt_xyxy, p_trk, p_xyxy, p_by_image, subset)
         res = score_sequences(seqs, with_clear=with_clear)
         res["subset"] = subset
         res["max_dets"] = int(max_dets)
