@@ -28,6 +28,20 @@ def _empty_result() -> Dict:
     return res
 
 
+def _pair_cells(seq: ScoredSequence, frames, n_p: int) -> np.ndarray:
+    """Flat (gt id * n_p + pred id) for every (gt, pred) pair of the given frames, row-major per frame."""
+    g_ids = [seq.gt_ids[t] for t in frames]
+    p_ids = [seq.pred_ids[t] for t in frames]
+    n_gt = np.array([len(g) for g in g_ids])
+    n_pr = np.array([len(p) for p in p_ids])
+    sizes = n_gt * n_pr
+    g_rep = np.repeat(np.concatenate(g_ids), np.repeat(n_pr, n_gt))
+    frame = np.repeat(np.arange(len(sizes)), sizes)
+    k = np.arange(int(sizes.sum())) - (np.cumsum(sizes) - sizes)[frame]
+    p_rep = np.concatenate(p_ids)[(np.cumsum(n_pr) - n_pr)[frame] + k % n_pr[frame]]
+    return g_rep * n_p + p_rep
+
+
 def hota_sequence(seq: ScoredSequence) -> Dict:
     """HOTA fields of one sequence: arrays of shape (19,) per alpha plus HOTA(0), LocA(0), HOTALocA(0)."""
     res = _empty_result()
@@ -45,19 +59,19 @@ def hota_sequence(seq: ScoredSequence) -> Dict:
     pred_count = np.bincount(np.concatenate(seq.pred_ids), minlength=n_p).astype(np.float64)
     both = [t for t in range(seq.num_timesteps) if len(seq.gt_ids[t]) and len(seq.pred_ids[t])]
 
-    # Soft co-occurrence of id pairs; bincount adds in frame order like TrackEval's += loop.
-    cells, values = [], []
+    # Soft co-occurrence of id pairs. Row/column sums stay per frame so they round exactly like
+    # TrackEval's; bincount then adds in frame order like its += loop.
+    values = []
     for t in both:
         sim = seq.similarity[t]
         denom = sim.sum(0)[np.newaxis, :] + sim.sum(1)[:, np.newaxis] - sim
         sim_iou = np.zeros_like(sim)
         mask = denom > 0 + EPS
         sim_iou[mask] = sim[mask] / denom[mask]
-        cells.append((seq.gt_ids[t][:, None] * n_p + seq.pred_ids[t][None, :]).ravel())
         values.append(sim_iou.ravel())
     potential = np.zeros(n_g * n_p)
-    if cells:
-        potential = np.bincount(np.concatenate(cells), weights=np.concatenate(values), minlength=n_g * n_p)
+    if values:
+        potential = np.bincount(_pair_cells(seq, both, n_p), weights=np.concatenate(values), minlength=n_g * n_p)
     potential = potential.reshape(n_g, n_p)
     global_alignment = potential / (gt_count[:, None] + pred_count[None, :] - potential)
 

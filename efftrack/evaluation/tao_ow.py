@@ -38,6 +38,9 @@ def limit_detections(image: np.ndarray, score: np.ndarray, max_dets: int) -> np.
     _, first, inv = np.unique(image, return_index=True, return_inverse=True)
     img_rank = np.argsort(np.argsort(first, kind="stable"), kind="stable")[inv]
     count = np.bincount(inv)[inv]
+    limited = (count > max_dets) if max_dets else np.zeros(n, bool)
+    if not limited.any():  # common case: only regroup by image, file order within an image
+        return np.argsort(img_rank, kind="stable")
     by_file = np.lexsort((idx, img_rank))
     by_score = np.lexsort((idx, -score, img_rank))
     group_start = np.r_[0, np.cumsum(np.bincount(img_rank))][img_rank]
@@ -47,7 +50,6 @@ def limit_detections(image: np.ndarray, score: np.ndarray, max_dets: int) -> np.
     pos_score[by_score] = idx
     pos_file -= group_start
     pos_score -= group_start
-    limited = (count > max_dets) if max_dets else np.zeros(n, bool)
     key = np.where(limited, pos_score, pos_file)
     keep = ~limited | (pos_score < max_dets)
     order = np.lexsort((key, img_rank))
@@ -66,8 +68,9 @@ def unique_track_ids(track: np.ndarray, video: np.ndarray) -> np.ndarray:
     flagged = np.nonzero(moved[inv])[0]
     out = track.copy()
     if len(flagged):
-        pairs = np.stack([track[flagged], video[flagged]], axis=1)
-        _, pfirst, pinv = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
+        _, v_idx = np.unique(video[flagged], return_inverse=True)
+        pair_key = inv[flagged] * (int(v_idx.max()) + 1) + v_idx  # one int per (track, video) pair
+        _, pfirst, pinv = np.unique(pair_key, return_index=True, return_inverse=True)
         rank = np.empty(len(pfirst), np.int64)
         rank[np.argsort(pfirst, kind="stable")] = np.arange(len(pfirst))
         out[flagged] = max(0, int(track.max())) + 1 + rank[pinv.reshape(-1)]
