@@ -155,6 +155,9 @@ class TowerTaps(nn.Module):
         if self.kind == "timm":
             cfg = visual.trunk.pretrained_cfg or {}
             self.mean, self.std = tuple(cfg.get("mean", self.mean)), tuple(cfg.get("std", self.std))
+        if self.kind != "vit":
+            # oneDNN runs (depthwise) convolutions ~2x faster on CPU in NHWC than in NCHW
+            self.visual.to(memory_format=torch.channels_last)
 
     def _levels(self) -> list[tuple[int, int]]:
         v = self.visual
@@ -185,6 +188,7 @@ class TowerTaps(nn.Module):
         self.check_input(x)
         if self.kind == "vit":
             return self._vit_forward(x)
+        x = x.contiguous(memory_format=torch.channels_last)
         out = self.visual.forward_intermediates(x, indices=self.taps, stop_early=True, intermediates_only=True)
         return list(out["image_intermediates"])
 

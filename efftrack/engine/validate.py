@@ -80,7 +80,7 @@ def validate(model, *, ann_file, img_root, input_size, tracker_cfg, device="cpu"
     if max_videos is None:
         scores = evaluate_tao_ow(ann_file, preds, subsets=tuple(subsets))
         for subset in subsets:
-            res = scores[subset]
+            res = scores[subset]["summary"]
             for key in ("OWTA", "DetRe", "AssA"):
                 metrics[f"{key}_{subset}"] = float(res[key])
     return metrics
