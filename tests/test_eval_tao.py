@@ -117,3 +117,10 @@ def test_bad_ground_truth_and_files(tmp_path):
     bad.write_text("{not json")
     assert "not valid JSON" in _error(str(bad), preds)
     assert "not found" in _error(str(tmp_path / "missing.json"), preds)
+
+
+def test_split_contradicting_trackeval_ids_warns():
+    gt, preds = make_tao(seed=9)
+    gt["categories"][0]["split"] = "unknown"  # id 4 is a TrackEval 'known' id
+    with pytest.warns(UserWarning, match=r"categories \[4\].*follows the id lists"):
+        evaluate_tao_ow(gt, preds, subsets="known")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
@@ -301,6 +302,15 @@ def load_tao_predictions(preds, gt: TaoGroundTruth) -> TaoPredictions:
     return TaoPredictions(source=src, image=img, video=vid, track=trk, score=score, box=box)
 
 
+def _warn_split_mismatch(gt: TaoGroundTruth, subset: str, ids) -> None:
+    """A recorded split that contradicts TrackEval's id lists would silently score other objects."""
+    odd = sorted(cid for cid, c in gt.categories.items() if (str(c.get("split")) == subset) != (cid in ids)
+                 and "split" in c and str(c["split"]) in ("known", "unknown", "distractor"))
+    if odd:
+        warnings.warn(f"{gt.source}: categories {odd[:5]} have a 'split' that disagrees with TrackEval's id lists; "
+                      f"subset {subset!r} follows the id lists (as TrackEval does)", stacklevel=3)
+
+
 def subset_category_filter(gt: TaoGroundTruth, subset: str) -> Optional[np.ndarray]:
     """Boolean mask over gt annotations for a subset; None means keep all ('all', no filtering).
 
@@ -314,6 +324,7 @@ def subset_category_filter(gt: TaoGroundTruth, subset: str) -> Optional[np.ndarr
     table = {"known": KNOWN_IDS, "unknown": UNKNOWN_IDS, "distractor": DISTRACTOR_IDS}
     if subset in table:
         ids = table[subset]
+        _warn_split_mismatch(gt, subset, ids)
     else:
         ids = {cid for cid, c in gt.categories.items() if str(c.get("split")) == subset}
         if not ids:
