@@ -106,3 +106,12 @@ def test_malformed_and_missing_files(tmp_path):
         evaluate_mot(tmp_path / "g.txt", tmp_path / "p.txt")
     with pytest.raises(EvalInputError, match="no prediction file"):
         evaluate_mot(tmp_path / "g.txt", tmp_path / "missing.txt")
+
+
+def test_empty_prediction_file_scores_zero(tmp_path, recwarn):
+    _write(tmp_path / "g.txt", [[1, 1, 0, 0, 10, 10, 1, 1, 1], [2, 1, 0, 0, 10, 10, 1, 1, 1]])
+    (tmp_path / "p.txt").write_text("")
+    res = evaluate_mot(tmp_path / "g.txt", tmp_path / "p.txt")
+    assert res["summary"]["OWTA"] == 0 and res["hota"]["HOTA_FN"][0] == 2
+    assert res["summary"]["MOTA"] == 0 and res["summary"]["CLR_FN"] == 2
+    assert not [w for w in recwarn if "no data" in str(w.message)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import warnings
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -90,7 +91,9 @@ def _seq_length(gt_file: str, gt_rows: np.ndarray, pred_rows: np.ndarray, given:
 def _fast_read(path: str) -> Optional[np.ndarray]:
     """np.loadtxt for plain comma-separated files; None when anything is unusual (then read_mot_txt runs)."""
     try:
-        rows = np.loadtxt(path, delimiter=",", ndmin=2, comments=None, dtype=np.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an empty file is fine here; read_mot_txt handles it
+            rows = np.loadtxt(path, delimiter=",", ndmin=2, comments=None, dtype=np.float64)
     except (ValueError, OSError):
         return None
     if rows.size == 0 or not 6 <= rows.shape[1] <= 10 or not np.all(np.isfinite(rows)):
