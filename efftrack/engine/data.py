@@ -46,14 +46,19 @@ class IterationBatches(Sampler):
 
     Global sample ``p = it * batch * world + rank * batch + j`` is item ``perm_e[p % N]`` of epoch
     ``e = p // N`` (a permutation seeded by ``seed + e``), with augmentation seed derived from ``p``.
+
+    ``variants=K`` (the frozen-feature cache's mode): the augmentation seed is ``variant_seed(seed, item,
+    e % K)`` instead, so each item is seen in K fixed augmentations (its reference frame included), each
+    once per K epochs: inputs repeat, so their backbone features can be cached.
     """
 
     def __init__(self, num_items: int, batch_size: int, max_iters: int, start: int = 0, seed: int = 0,
-                 rank: int = 0, world_size: int = 1):
+                 rank: int = 0, world_size: int = 1, variants: int | None = None):
         if num_items <= 0:
             raise ValueError("the training dataset is empty")
         self.n, self.b, self.max_iters, self.start = num_items, batch_size, max_iters, start
         self.seed, self.rank, self.world = seed, rank, world_size
+        self.variants = variants
         self._perm_epoch, self._perm = None, None
 
     def __len__(self) -> int:
@@ -69,4 +74,15 @@ class IterationBatches(Sampler):
     def __iter__(self):
         for it in range(self.start, self.max_iters):
             base = (it * self.world + self.rank) * self.b
-            yield [(self._item(p), (self.seed * 1000003 + p) % (2 ** 31)) for p in range(base, base + self.b)]
+            yield [self._sample(p) for p in range(base, base + self.b)]
+
+    def _sample(self, p: int) -> tuple[int, int]:
+        item = self._item(p)
+        if self.variants:
+            return item, variant_seed(self.seed, item, (p // self.n) % self.variants)
+        return item, (self.seed * 1000003 + p) % (2 ** 31)
+
+
+def variant_seed(seed: int, item: int, variant: int) -> int:
+    """Augmentation seed of augmentation variant ``variant`` of dataset item ``item`` (cached mode)."""
+    return ((seed * 1000003 + item) * 65537 + variant) % (2 ** 31)
