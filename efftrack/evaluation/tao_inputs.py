@@ -15,13 +15,14 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from .errors import EvalInputError
+from .gc_pause import gc_paused
 
 
 def _load(obj, what: str):
     if isinstance(obj, (str, os.PathLike)):
         path = os.fspath(obj)
         try:
-            with open(path, "r", encoding="utf-8") as fh:
+            with gc_paused(), open(path, "r", encoding="utf-8") as fh:
                 return json.load(fh), path
         except FileNotFoundError:
             raise EvalInputError(f"{what} file not found: {path}") from None

@@ -16,6 +16,7 @@ from typing import Dict, Iterable, List, Sequence, Union
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .gc_pause import gc_paused
 from .iou import EPS, box_iou_blocks, xywh_to_xyxy
 from .results import score_sequences
 from .sequence import build_sequence
@@ -141,6 +142,11 @@ def evaluate_tao_ow(gt: Union[str, dict, TaoGroundTruth], predictions: Union[str
     """
     if isinstance(subsets, str):
         subsets = (subsets,)
+    with gc_paused():
+        return _evaluate_tao_ow(gt, predictions, tuple(subsets), int(max_dets), with_clear)
+
+
+def _evaluate_tao_ow(gt, predictions, subsets, max_dets: int, with_clear: bool) -> Dict[str, Dict]:
     gt_data = gt if isinstance(gt, TaoGroundTruth) else load_tao_gt(gt)
     preds: TaoPredictions = load_tao_predictions(predictions, gt_data)
     kept = limit_detections(preds.image, preds.score, int(max_dets))
