@@ -5,7 +5,6 @@ import os
 
 import cv2
 import motmetrics
-import numpy as np
 import pytest
 
 from efftrack.evaluation.synthetic import make_tao
