@@ -124,3 +124,13 @@ def test_split_contradicting_trackeval_ids_warns():
     gt["categories"][0]["split"] = "unknown"  # id 4 is a TrackEval 'known' id
     with pytest.warns(UserWarning, match=r"categories \[4\].*follows the id lists"):
         evaluate_tao_ow(gt, preds, subsets="known")
+
+
+def test_videos_sharing_a_name_are_both_scored():
+    gt, preds = make_tao(seed=10)
+    base = evaluate_tao_ow(gt, preds, subsets="all")["all"]
+    for v in gt["videos"]:
+        v["name"] = "same"
+    again = evaluate_tao_ow(gt, preds, subsets="all")["all"]
+    assert again["num_sequences"] == base["num_sequences"] == len(gt["videos"])
+    np.testing.assert_allclose(again["hota"]["OWTA"], base["hota"]["OWTA"], atol=1e-12)

@@ -21,6 +21,8 @@ def score_sequences(seqs: List[ScoredSequence], with_clear: bool) -> Dict:
     'clear': combined CLEAR/identity dict or None, 'num_sequences', 'num_gt_dets', 'num_pred_dets'}``.
     """
     ordered = sorted(seqs, key=lambda s: s.name)
+    if len({s.name for s in ordered}) != len(ordered):
+        raise ValueError("sequence names must be unique")
     per_seq = {s.name: hota_sequence(s) for s in ordered}
     combined = combine_hota(per_seq.values())
     summary = summarize_hota(combined)

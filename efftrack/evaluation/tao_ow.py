@@ -110,7 +110,7 @@ def _subset_sequences(gt: TaoGroundTruth, gt_xyxy, p_trk, p_xyxy, p_by_image, su
     for iid in first_seen:
         per_video.setdefault(gt.image_video[iid], []).append(iid)
     empty = np.zeros(0, np.int64)
-    seqs = []
+    seqs, taken = [], set()
     for v in gt.videos:
         vid = int(v["id"])
         neg = AGNOSTIC_CLASS_ID in (v.get("neg_category_ids") or [])
@@ -127,6 +127,9 @@ def _subset_sequences(gt: TaoGroundTruth, gt_xyxy, p_trk, p_xyxy, p_by_image, su
             gt_ids.append(gt.ann_track[rows])
             pred_ids.append(p_trk[prow])
         name = str(v.get("name", vid)).replace("/", "-")
+        if name in taken:  # two videos with one name must not merge
+            name = f"{name}#{vid}"
+        taken.add(name)
         seqs.append(build_sequence(name, gt_ids, pred_ids, sims, check_unique=False))
     return seqs
 
