@@ -55,13 +55,13 @@ def box_iou_blocks(gt_xyxy: np.ndarray, gt_groups, pred_xyxy: np.ndarray, pred_g
     p_start = np.cumsum(n_p) - n_p
     k = np.arange(total) - block_start[frame]
     pi = p_cat[p_start[frame] + k % np.maximum(n_p[frame], 1)]
-    b1 = np.asarray(gt_xyxy, np.float64)[gi]
-    b2 = np.asarray(pred_xyxy, np.float64)[pi]
-    lo = np.minimum(b1, b2)
-    hi = np.maximum(b1, b2)
-    inter = np.maximum(lo[:, 2] - hi[:, 0], 0) * np.maximum(lo[:, 3] - hi[:, 1], 0)
-    area1 = (b1[:, 2] - b1[:, 0]) * (b1[:, 3] - b1[:, 1])
-    area2 = (b2[:, 2] - b2[:, 0]) * (b2[:, 3] - b2[:, 1])
+    g = np.asarray(gt_xyxy, np.float64).reshape(-1, 4)
+    p = np.asarray(pred_xyxy, np.float64).reshape(-1, 4)
+    # Per-box areas gathered per pair: the same element-wise products as in box_iou.
+    area1 = ((g[:, 2] - g[:, 0]) * (g[:, 3] - g[:, 1]))[gi]
+    area2 = ((p[:, 2] - p[:, 0]) * (p[:, 3] - p[:, 1]))[pi]
+    inter = np.maximum(np.minimum(g[gi, 2], p[pi, 2]) - np.maximum(g[gi, 0], p[pi, 0]), 0)
+    inter *= np.maximum(np.minimum(g[gi, 3], p[pi, 3]) - np.maximum(g[gi, 1], p[pi, 1]), 0)
     union = area1 + area2 - inter
     inter[(area1 <= 0 + EPS) | (area2 <= 0 + EPS) | (union <= 0 + EPS)] = 0
     union[union <= 0 + EPS] = 1
