@@ -95,6 +95,11 @@ class Trainer:
                                             if self.dist.device.type == "cuda" else None)
                     if self.dist.distributed else None)
         self.after_iteration = None
+        self.cache = None  # frozen-feature cache (efftrack.cache): backbone taps read back instead of recomputed
+        if cfg.get("cache"):
+            from ..cache import build_feature_cache, cache_settings
+            self.cache_cfg = cache_settings(cfg.cache)
+            self.cache = build_feature_cache(self.cache_cfg, self.model, self.input_size, log=self.log.warning)
         if self.dist.is_main:
             self.log.info("parameters:\n" + parameter_report(self.model).table())
 
@@ -103,7 +108,8 @@ class Trainer:
         ds = build_train_dataset(self.cfg.data["train"], self.input_size, seed=self.seed)
         sampler = IterationBatches(len(ds), self.train_cfg["batch_size"], self.train_cfg["max_iters"],
                                    start=self.start_iter, seed=self.seed, rank=self.dist.rank,
-                                   world_size=self.dist.world_size)
+                                   world_size=self.dist.world_size,
+                                   variants=self.cache_cfg["variants"] if self.cache else None)
         workers = int(self.train_cfg["num_workers"])
         return DataLoader(SeededItems(ds), batch_sampler=sampler, collate_fn=collate_pairs, num_workers=workers,
                           pin_memory=self.dist.device.type == "cuda", persistent_workers=workers > 0)
@@ -118,8 +124,14 @@ class Trainer:
         torch.manual_seed((self.seed * 7919 + it) * 64 + self.dist.rank)
         self.model.train()
         dtype = torch.bfloat16 if self.dist.device.type == "cpu" else torch.float16
+        batch, extra = _to_device(batch, self.dist.device), {}
+        if self.cache is not None:  # outside autocast: stored features are fp32 results rounded to fp16
+            images = torch.cat([batch["key"]["img"], batch["ref"]["img"]])
+            extra["backbone_feats"] = self.cache.features(images, self.model.backbone_features)
+            if (it + 1) % tc["log_interval"] == 0:
+                self.log.info(self.cache.summary())
         with torch.autocast(self.dist.device.type, dtype=dtype, enabled=self.amp):
-            losses = (self.ddp or self.model)(_to_device(batch, self.dist.device))
+            losses = (self.ddp or self.model)(batch, **extra)
         total = sum(losses.values())
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
