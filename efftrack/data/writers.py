@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections import defaultdict, deque
+from collections import deque
 
 import cv2
 import numpy as np
@@ -138,23 +138,31 @@ class AnnotatedVideoWriter(_AtomicWriter):
     they differ. The codec follows the extension (.mp4 -> mp4v, .avi -> MJPG).
     """
 
-    def __init__(self, path, fps: float, frame_size, trail: int = 15):
+    def __init__(self, path, fps: float, frame_size=None, trail: int = 15):
         self.suffix = os.path.splitext(os.fspath(path))[1] or ".mp4"
         super().__init__(path)
+        self.fps, self.vw, self.frame_size = float(fps), None, None
+        if frame_size is not None:  # else the first frame's size, when it arrives
+            self._open((int(frame_size[0]), int(frame_size[1])))
+        self.trail = trail
+        self.trails = {}
+        self.num_written = 0
+
+    def _open(self, frame_size):
         fourcc = cv2.VideoWriter_fourcc(*("MJPG" if self.suffix.lower() == ".avi" else "mp4v"))
-        self.frame_size = (int(frame_size[0]), int(frame_size[1]))
-        self.vw = cv2.VideoWriter(self.tmp, fourcc, float(fps), self.frame_size)
+        self.frame_size = frame_size
+        self.vw = cv2.VideoWriter(self.tmp, fourcc, self.fps, self.frame_size)
         if not self.vw.isOpened():
             self._remove_tmp()
             raise ValueError(f"{self.path}: cannot open a video writer for this format")
-        self.trails = defaultdict(lambda: deque(maxlen=trail))
-        self.num_written = 0
 
     def write(self, frame_index, track_ids, boxes_xyxy, scores=None, image=None, image_id=None, video_id=None,
               category_ids=None):
         if image is None:
             raise ValueError(f"{self.path}: AnnotatedVideoWriter.write needs the frame image")
         ids, b, s = _arrays(track_ids, boxes_xyxy, scores)
+        if self.vw is None:
+            self._open((int(image.shape[1]), int(image.shape[0])))
         img = np.ascontiguousarray(image).copy()
         if (img.shape[1], img.shape[0]) != self.frame_size:
             sx, sy = self.frame_size[0] / img.shape[1], self.frame_size[1] / img.shape[0]
@@ -163,7 +171,7 @@ class AnnotatedVideoWriter(_AtomicWriter):
         for i in range(len(ids)):
             col = id_colour(ids[i])
             x1, y1, x2, y2 = (int(round(v)) for v in b[i])
-            self.trails[int(ids[i])].append(((x1 + x2) // 2, (y1 + y2) // 2))
+            self.trails.setdefault(int(ids[i]), deque(maxlen=self.trail)).append(((x1 + x2) // 2, (y1 + y2) // 2))
             pts = list(self.trails[int(ids[i])])
             for p, q in zip(pts[:-1], pts[1:]):
                 cv2.line(img, p, q, col, 2)
@@ -171,9 +179,14 @@ class AnnotatedVideoWriter(_AtomicWriter):
             cv2.putText(img, f"{ids[i]}", (x1, max(10, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, col, 1, cv2.LINE_AA)
         self.vw.write(img)
         self.num_written += 1
+        # trails of ids absent from this frame are dropped, so memory stays flat on long videos
+        live = set(ids.tolist())
+        self.trails = {k: v for k, v in self.trails.items() if k in live}
 
     def _finish(self):
-        self.vw.release()
+        if self.vw is not None:
+            self.vw.release()
 
     def _abort(self):
-        self.vw.release()
+        if self.vw is not None:
+            self.vw.release()
