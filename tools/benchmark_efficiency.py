@@ -8,12 +8,12 @@ Every mode uses the same image tower, input size, batch, heads stand-in and opti
   lora           backbone frozen, LoRA (rank 8) on attention and MLP linears, gradients flow through it
   frozen-linear  heads on the last backbone map only, no side network (zero-shot-style baseline)
 
-Each mode runs in its own process, twice: a baseline process builds the model, the data and the optimizer
-and takes no step; the measured process takes `--warmup` + `--steps` steps. On CPU the training memory is
-the measured process's peak resident memory (VmHWM) minus the baseline's (both with a fixed glibc mmap
-threshold, see MALLOC_ENV); on CUDA it is
+Each mode runs in its own processes. On CPU: a baseline process builds the model, the data and the optimizer
+and takes no step; a memory process takes 2 steps; the training memory is the memory process's peak
+resident memory (VmHWM) minus the baseline's (both with a fixed glibc mmap threshold, see MALLOC_ENV); a
+timing process (default allocator) takes `--warmup` + `--steps` steps. On CUDA one process does both:
 torch.cuda.max_memory_allocated during the steps minus the memory allocated before the first step. Step
-time is the median over the measured steps.
+time is the median over the measured steps (wall and CPU seconds).
 
     python tools/benchmark_efficiency.py --model ViT-B-16 --size 512 --batch 2 --json work_dirs/bench_vitb.json
     python tools/benchmark_efficiency.py --model tiny --model-cfg '{"embed_dim": 32, "vision_cfg": {...}}'
@@ -214,10 +214,13 @@ def run_worker(args) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- parent
-def _worker_cmd(args, mode: str, no_step: bool) -> List[str]:
+def _worker_cmd(args, mode: str, no_step: bool = False, steps: Optional[int] = None,
+                warmup: Optional[int] = None) -> List[str]:
+    steps = args.steps if steps is None else steps
+    warmup = args.warmup if warmup is None else warmup
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", mode, "--model", args.model,
-           "--size", str(args.size), "--batch", str(args.batch), "--steps", str(args.steps),
-           "--warmup", str(args.warmup), "--threads", str(args.threads), "--device", args.device,
+           "--size", str(args.size), "--batch", str(args.batch), "--steps", str(steps),
+           "--warmup", str(warmup), "--threads", str(args.threads), "--device", args.device,
            "--lora-rank", str(args.lora_rank), "--head", args.head]
     if args.model_cfg:
         cmd += ["--model-cfg", args.model_cfg]
@@ -232,8 +235,8 @@ def _worker_cmd(args, mode: str, no_step: bool) -> List[str]:
     return cmd
 
 
-def _run(cmd: List[str], timeout: float) -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS=cmd[cmd.index("--threads") + 1], **MALLOC_ENV)
+def _run(cmd: List[str], timeout: float, malloc_env: bool) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS=cmd[cmd.index("--threads") + 1], **(MALLOC_ENV if malloc_env else {}))
     repo = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = repo + os.pathsep + env.get("PYTHONPATH", "")
     try:
@@ -248,13 +251,19 @@ def _run(cmd: List[str], timeout: float) -> dict:
 
 
 def measure_mode(args, mode: str) -> dict:
-    base = _run(_worker_cmd(args, mode, no_step=True), args.timeout)
-    res = _run(_worker_cmd(args, mode, no_step=False), args.timeout)
-    res["baseline_rss_mib"] = base["peak_rss_mib"]
-    if args.device.startswith("cuda"):
+    """Three processes: baseline (no step) and memory (2 steps) with MALLOC_ENV, then timing with the
+    default allocator (MALLOC_ENV turns every large free into munmap + page faults, which slows steps)."""
+    cuda = args.device.startswith("cuda")
+    if cuda:
+        res = _run(_worker_cmd(args, mode), args.timeout, malloc_env=False)
         res["train_memory_mib"] = res["cuda_peak_mib"] - res["cuda_allocated_before_mib"]
     else:
-        res["train_memory_mib"] = res["peak_rss_mib"] - base["peak_rss_mib"]
+        base = _run(_worker_cmd(args, mode, no_step=True), args.timeout, malloc_env=True)
+        mem = _run(_worker_cmd(args, mode, steps=2, warmup=0), args.timeout, malloc_env=True)
+        res = _run(_worker_cmd(args, mode), args.timeout, malloc_env=False)
+        res["baseline_rss_mib"] = base["peak_rss_mib"]
+        res["memory_run_peak_rss_mib"] = mem["peak_rss_mib"]
+        res["train_memory_mib"] = mem["peak_rss_mib"] - base["peak_rss_mib"]
     res["median_step_s"] = statistics.median(res["step_times_s"]) if res["step_times_s"] else float("nan")
     res["median_step_cpu_s"] = statistics.median(res["step_cpu_s"]) if res["step_cpu_s"] else float("nan")
     return res
@@ -339,7 +348,9 @@ def parse_args(argv=None):
     ap.add_argument("--modes", default=",".join(MODES), help=f"comma list from {MODES}")
     ap.add_argument("--steps", type=int, default=3, help="measured steps")
     ap.add_argument("--warmup", type=int, default=2, help="warm-up steps (not measured)")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads per worker; 1 by default: on a shared, oversubscribed machine every "
+                    "parallel op of a 2-thread pool waits for a descheduled thread (~10 ms each)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--lora-rank", type=int, default=8)
     ap.add_argument("--head", default="dense-standin", help=f"heads builder: {sorted(HEAD_BUILDERS)}")
