@@ -34,7 +34,8 @@ back. Index tensors are cached per (H, W, device). No Python loop runs over pixe
 
 Decay rates are bounded by `max_rate` and distances are capped at `distance_cap`, so exp(-rate * dist)
 stays a normal float32 (>= exp(-80)) at any grid size: the farthest tokens on a line keep a tiny but
-non-zero weight and the receptive field stays exactly the four lines.
+non-zero weight and the receptive field stays exactly the four lines. (In float16 the far weights
+underflow to zero beyond ~16 / rate steps; the normaliser always includes the token's own weight 1.)
 """
 from typing import Dict, Tuple
 
