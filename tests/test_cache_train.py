@@ -57,8 +57,9 @@ def test_loss_from_cached_features_matches_live_backbone(tiny_data, tmp_path, to
     warm = loss(cache.features(images, model.backbone_features))
     assert cache.hits == len(images) and cold == warm
     for k in live:
-        # fp16 keeps 11 significant bits: relative rounding <= 2**-11 on every feature value
-        assert abs(cold[k] - live[k]) <= 5e-3 * max(1.0, abs(live[k])), (k, cold[k], live[k])
+        # fp16 keeps 11 significant bits: each feature moves by <= 2**-11 relative; the losses move far less
+        # (measured ~1e-6), so the fp16 unit roundoff is a bound with room, not a fudge factor
+        assert abs(cold[k] - live[k]) <= 2 ** -11 * max(1.0, abs(live[k])), (k, cold[k], live[k])
     assert any(cold[k] != live[k] for k in live)  # the comparison does see the rounding
 
 
