@@ -319,7 +319,7 @@ def environment(args) -> dict:
     except ImportError:
         pass
     try:
-        env["load_average"] = os.getloadavg()
+        env["load_average"] = os.getloadavg()  # at the end; shared machines make timings noisy
     except OSError:
         pass
     if args.device.startswith("cuda") and torch.cuda.is_available():
@@ -384,6 +384,7 @@ def main(argv=None) -> int:
         print(f"benchmark_efficiency: {e}", file=sys.stderr)
         return 2
     results: Dict[str, dict] = {}
+    load_at_start = os.getloadavg() if hasattr(os, "getloadavg") else None
     for mode in args.mode_list:
         print(f"[{time.strftime('%H:%M:%S')}] {mode} ...", file=sys.stderr, flush=True)
         try:
@@ -401,7 +402,8 @@ def main(argv=None) -> int:
         for name, t in targets.items():
             print(f"- {name}: {t['value']:.3f} (target {t['target']}): {'MET' if t['met'] else 'NOT MET'}")
     if args.json:
-        payload = {"title": title, "environment": environment(args),
+        env = dict(environment(args), load_average_at_start=load_at_start)
+        payload = {"title": title, "environment": env,
                    "config": {k: v for k, v in vars(args).items() if k not in ("worker", "no_step")},
                    "results": results, "targets": targets}
         _write_json_atomic(args.json, payload)
