@@ -29,7 +29,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
@@ -57,7 +56,6 @@ def build_dense_standin(in_channels: List[int], hidden: int = 64):
     shape of work (BCE on objectness, L1 on box channels). Levels with equal channels share weights, as
     dense detection heads do.
     """
-    import torch
     import torch.nn.functional as F
     from torch import nn
 
@@ -328,12 +326,8 @@ def environment(args) -> dict:
 
 
 def _write_json_atomic(path: str, payload: dict) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(payload, f, indent=2)
-    os.replace(tmp, target)
+    from efftrack.utils.atomic import write_json_atomic
+    write_json_atomic(path, payload, indent=2)
 
 
 def parse_args(argv=None):

@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from efftrack.evaluation import evaluate_mot, evaluate_tao_ow  # noqa: E402
 from efftrack.evaluation.synthetic import make_tao  # noqa: E402
+from efftrack.utils.atomic import write_json_atomic  # noqa: E402
 
 
 def _best(fn, repeat):
@@ -198,12 +199,7 @@ def main(argv=None) -> int:
     except ImportError:
         env["torch"] = None
     if args.out:
-        folder = os.path.dirname(os.path.abspath(args.out))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp_path = tempfile.mkstemp(prefix=".tmp_", suffix=".json", dir=folder)
-        with os.fdopen(fd, "w") as fh:
-            json.dump({"rows": rows, "environment": env}, fh, indent=1)
-        os.replace(tmp_path, args.out)
+        write_json_atomic(args.out, {"rows": rows, "environment": env}, indent=1)
         print(f"wrote {args.out}")
     bad = [r["case"] for r in rows if r["max_abs_diff"] > 1e-9]
     if bad:

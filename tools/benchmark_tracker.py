@@ -17,17 +17,16 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from efftrack.tracking import Tracker  # noqa: E402
+from efftrack.utils.atomic import write_json_atomic  # noqa: E402
 
 
 def make_scene(num_tracks: int, num_dets: int, frames: int, emb_dim: int, seed: int = 0):
@@ -214,19 +213,6 @@ def markdown(rows) -> str:
                    f"| {r['cpu_median_ms']:.3f} / {r['cpu_p95_ms']:.3f} |")
     return "\n".join(out)
 
-
-def write_json_atomic(path: str, payload: dict) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def main(argv=None) -> int:

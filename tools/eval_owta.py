@@ -11,14 +11,13 @@ MOT: GT is a gt.txt or a MOTChallenge folder, PRED a result file or a folder of 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from efftrack.evaluation import EvalInputError, evaluate_mot, evaluate_tao_ow, to_jsonable  # noqa: E402
+from efftrack.utils.atomic import write_json_atomic  # noqa: E402
 from efftrack.evaluation.plot import plot_alpha_curves  # noqa: E402
 from efftrack.evaluation.tao_ow import DEFAULT_SUBSETS  # noqa: E402
 
@@ -56,17 +55,7 @@ def table(results: dict, with_mot: bool) -> str:
 
 
 def write_json(path: str, obj) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    write_json_atomic(path, obj, indent=1)
 
 
 def run(args) -> dict:

@@ -6,9 +6,10 @@ callers convert to 0-based frames and xyxy boxes themselves.
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
+
+from ..utils.atomic import atomic_open
 
 NUM_COLUMNS = 10
 
@@ -68,15 +69,6 @@ def write_mot_txt(path, rows) -> None:
         arr = arr.reshape(0, 7)
     if arr.ndim != 2 or arr.shape[1] < 7:
         raise MotFormatError(f"{path}: rows must have shape (M, >=7), got {arr.shape}")
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".txt", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for r in arr:
-                fh.write(",".join(_fmt(v) for v in r[:7]) + ",-1,-1,-1\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_open(path) as fh:
+        for r in arr:
+            fh.write(",".join(_fmt(v) for v in r[:7]) + ",-1,-1,-1\n")

@@ -20,14 +20,13 @@ backgrounds are procedural per video; optional smooth camera pan.
 """
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 
 import cv2
 import numpy as np
 
 from .tao_ow_ids import DISTRACTOR_IDS, KNOWN_IDS, UNKNOWN_IDS
+from ..utils.atomic import write_json_atomic
 
 KNOWN_SHAPES = ("circle", "square", "triangle", "cross")
 UNKNOWN_SHAPES = ("star", "ring", "hexagon", "crescent")
@@ -239,15 +238,7 @@ def render_video(rng, size: int, frames: int, categories: list, camera_motion: b
 
 
 def _atomic_json(path, obj):
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".json", dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    write_json_atomic(path, obj, indent=None)
 
 
 def generate_split(out_dir, split: str, num_videos: int, frames: int = 60, size: int = 384, seed: int = 0,

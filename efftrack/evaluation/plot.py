@@ -1,12 +1,12 @@
 """OWTA / DetRe / AssA against alpha, drawn with OpenCV (matplotlib is not a dependency)."""
 from __future__ import annotations
 
-import os
-import tempfile
 from typing import Dict
 
 import cv2
 import numpy as np
+
+from ..utils.atomic import atomic_open
 
 CURVES = (("OWTA", (40, 40, 220)), ("DetRe", (200, 90, 30)), ("AssA", (40, 160, 40)))  # BGR
 PANEL_W, PANEL_H, MARGIN = 460, 360, 50
@@ -52,14 +52,5 @@ def plot_alpha_curves(results: Dict[str, Dict], path: str) -> None:
     ok, buf = cv2.imencode(".png", canvas)
     if not ok:
         raise OSError(f"could not encode plot for {path}")
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".png", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buf.tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_open(path, "wb") as fh:
+        fh.write(buf.tobytes())
