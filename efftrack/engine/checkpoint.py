@@ -8,10 +8,11 @@ it is rebuilt from its identity, and a different one is refused.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
+
+from ..utils.atomic import atomic_open
 
 FORMAT = "efftrack-checkpoint-v1"
 
@@ -22,23 +23,14 @@ class CheckpointError(ValueError):
 
 def save_checkpoint(path: str | os.PathLike, *, model, optimizer=None, iteration: int = 0,
                     config_text: str = "", extra: dict | None = None) -> Path:
-    """Write atomically: a temp file in the same folder, fsync, then rename over ``path``."""
+    """Write atomically: a kill mid-save leaves the previous checkpoints, never a partial file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = dict(format=FORMAT, model=model.trainable_state_dict(), iteration=int(iteration),
                    backbone=model.backbone.identity, config=config_text, extra=dict(extra or {}))
     if optimizer is not None:
         payload["optimizer"] = optimizer.state_dict()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as f:
+        torch.save(payload, f)
     return path
 
 
