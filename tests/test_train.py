@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from efftrack.config import load_config
-from efftrack.engine.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
+from efftrack.engine.checkpoint import (CheckpointError, load_checkpoint, publish_checkpoint, read_checkpoint,
+                                        save_checkpoint)
 from efftrack.models.builder import build_model
 from train_helpers import REPO, make_tiny_dataset, run_tool, tiny_overrides
 
@@ -116,8 +117,11 @@ def test_tao_owt_recipe_loads_and_runs_with_overrides(tiny_data, tmp_path):
 def test_checkpoints_from_another_backbone_or_corrupt_files_are_refused(tiny_data, tmp_path):
     cfg = _cfg(tiny_data)
     model = build_model(cfg.model)
-    path = save_checkpoint(tmp_path / "a.pth", model=model, iteration=3)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad])
+    path = save_checkpoint(tmp_path / "a.pth", model=model, optimizer=opt, iteration=3)
     assert load_checkpoint(path, model)["iteration"] == 3
+    published = publish_checkpoint(path, tmp_path / "pub.pth")
+    assert "optimizer" not in read_checkpoint(published) and load_checkpoint(published, model)["iteration"] == 3
 
     tower = {k: v + 0.01 for k, v in model.backbone.body.visual.state_dict().items()}
     torch.save(tower, tmp_path / "other_tower.pt")

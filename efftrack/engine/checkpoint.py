@@ -83,3 +83,12 @@ def latest_checkpoint(work_dir: str | os.PathLike) -> Path | None:
         except (IndexError, ValueError):
             continue
     return max(found)[1] if found else None
+
+
+def publish_checkpoint(src, dst) -> Path:
+    """Copy a training checkpoint without the optimizer state: what inference (and the demo) needs."""
+    ckpt = read_checkpoint(src)
+    ckpt.pop("optimizer", None)
+    with atomic_open(Path(dst), "wb") as f:
+        torch.save(ckpt, f)
+    return Path(dst)
