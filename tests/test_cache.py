@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from efftrack.cache import CacheError, FeatureCache, cache_settings, namespace_for
-from efftrack.cache.store import ENTRY_SUFFIX, TEMP_PREFIX
+from efftrack.cache.store import TEMP_PREFIX
 from efftrack.engine.data import IterationBatches, variant_seed
 
 IDENTITY = {"model_name": "toy", "pretrained": None, "taps": [0, 1], "weights_sha256": "0123456789abcdef"}
@@ -191,3 +191,20 @@ def test_cache_settings_name_the_bad_key():
         cache_settings({"dir": "x", "max_items": 3})
     with pytest.raises(CacheError, match="variants"):
         cache_settings({"variants": 0})
+
+
+def test_channels_last_taps_come_back_channels_last(tmp_path):
+    """Conv towers run channels_last; a hit must give the side network the same memory format as a live pass."""
+    cache, toy = FeatureCache(tmp_path, namespace=_ns()), Toy()
+
+    def tower(x):
+        a, b = toy(x)
+        return [a.contiguous(memory_format=torch.channels_last), b.contiguous()]
+
+    x = torch.rand(2, 3, 32, 32)
+    cold = cache.features(x, tower)
+    warm = FeatureCache(tmp_path, namespace=_ns()).features(x, tower)
+    for out in (cold, warm):
+        assert out[0].is_contiguous(memory_format=torch.channels_last) and not out[0].is_contiguous()
+        assert out[1].is_contiguous()
+        assert all(torch.equal(o, l.detach().half().float()) for o, l in zip(out, tower(x)))

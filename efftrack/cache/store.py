@@ -5,8 +5,10 @@ Layout::
     ROOT/<namespace id>/namespace.json        what the namespace is (backbone identity, input size, ...)
     ROOT/<namespace id>/<k[:2]>/<k>.effc      one entry: all taps of one image
 
-An entry file is ``MAGIC``, a 4-byte little-endian header length, a JSON header (key, dtype, tap shapes)
-padded to a 64-byte boundary, then the taps' raw values back to back (C-order). Reading maps the file
+An entry file is ``MAGIC``, a 4-byte little-endian header length, a JSON header (key, dtype, tap shapes
+(C,h,w), layouts) padded to a 64-byte boundary, then the taps' raw values back to back, each in its layout:
+'chw', or 'hwc' for taps the tower produced channels-last (conv towers run channels_last on CPU, and the side
+network is faster on what it gets live), so a hit has the same memory format as a live pass. Reading maps the file
 (``np.memmap``) and checks that its size and key match the header; anything else counts as a miss.
 
 Concurrency: an entry is written to a temp file in its shard folder and moved into place with ``os.replace``
@@ -108,6 +110,7 @@ class FeatureCache:
             offset = _data_offset(n)
             dtype = np.dtype(header["dtype"])
             shapes = [tuple(s) for s in header["shapes"]]
+            layouts = header.get("layouts") or ["chw"] * len(shapes)
             total = sum(int(np.prod(s)) for s in shapes)
             if header.get("key") != key or path.stat().st_size != offset + total * dtype.itemsize:
                 raise ValueError("size or key mismatch")
@@ -118,9 +121,10 @@ class FeatureCache:
             self.unreadable += 1
             return None
         out, start = [], 0
-        for s in shapes:
+        for s, layout in zip(shapes, layouts):
             size = int(np.prod(s))
-            out.append(flat[start:start + size].reshape(s))
+            a = flat[start:start + size]
+            out.append(a.reshape(s[1], s[2], s[0]).transpose(2, 0, 1) if layout == "hwc" else a.reshape(s))
             start += size
         return out
 
@@ -133,11 +137,13 @@ class FeatureCache:
         dtype = self.dtype
         if dtype == np.float16 and any(np.abs(t).max(initial=0.0) > FP16_MAX for t in taps):
             dtype = np.dtype(np.float32)  # keep the values finite: this entry costs twice the space
-        return [np.ascontiguousarray(t, dtype=dtype) for t in taps]
+        return [np.ascontiguousarray(t.transpose(1, 2, 0), dtype=dtype).transpose(2, 0, 1) if _is_hwc(t)
+                else np.ascontiguousarray(t, dtype=dtype) for t in taps]
 
     def _store(self, key: str, arrays: Sequence[np.ndarray]) -> bool:
         dtype = arrays[0].dtype
-        header = json.dumps({"key": key, "dtype": dtype.name, "shapes": [list(a.shape) for a in arrays]}).encode()
+        header = json.dumps({"key": key, "dtype": dtype.name, "shapes": [list(a.shape) for a in arrays],
+                             "layouts": ["hwc" if _is_hwc(a) else "chw" for a in arrays]}).encode()
         offset = _data_offset(len(header))
         size = offset + sum(a.nbytes for a in arrays)
         if self._folder_bytes + size > self.max_bytes:
@@ -185,8 +191,15 @@ class FeatureCache:
             if entries[i] is None:
                 entries[i] = entries[first[k]]
         device = images.device
-        return [torch.from_numpy(np.stack([e[level] for e in entries]).astype(np.float32, copy=False)).to(device)
-                for level in range(len(entries[0]))]
+        out = []
+        for level in range(len(entries[0])):
+            maps = [e[level] for e in entries]
+            if all(_is_hwc(m) for m in maps):  # (B,h,w,C) memory seen as NCHW: torch's channels_last
+                stacked = np.stack([m.transpose(1, 2, 0) for m in maps]).astype(np.float32, copy=False)
+                out.append(torch.from_numpy(stacked).permute(0, 3, 1, 2).to(device))
+            else:
+                out.append(torch.from_numpy(np.stack(maps).astype(np.float32, copy=False)).to(device))
+        return out
 
     # ---- reporting --------------------------------------------------------------------------------------
     def footprint(self) -> dict:
@@ -244,6 +257,11 @@ class FeatureCache:
         return total
 
 
+def _is_hwc(a: np.ndarray) -> bool:
+    """A (C,h,w) array whose memory is (h,w,C) C-order (a channels_last tap), and not also plain C-order."""
+    return a.ndim == 3 and not a.flags.c_contiguous and a.transpose(1, 2, 0).flags.c_contiguous
+
+
 def _data_offset(header_len: int) -> int:
     return -(-(len(MAGIC) + 4 + header_len) // 64) * 64
 
@@ -261,7 +279,7 @@ def _write_atomic(path: Path, head: bytes, arrays: Sequence[np.ndarray] = ()) ->
         with os.fdopen(fd, "wb") as f:
             f.write(head)
             for a in arrays:
-                f.write(memoryview(a).cast("B"))
+                f.write(memoryview(a.transpose(1, 2, 0) if _is_hwc(a) else a).cast("B"))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
