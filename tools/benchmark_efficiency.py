@@ -49,10 +49,10 @@ class BenchmarkError(ValueError):
 
 
 # ----------------------------------------------------------------------------------------------- heads
-def build_dense_standin(in_channels: List[int], hidden: int = 64):
+def build_dense_standin(in_channels: List[int], hidden: int = 64, strides=None):
     """Light dense head per pyramid level: 3x3 conv -> GELU -> 1x1 conv to 5 maps (objectness + 4 box).
 
-    Stand-in until efftrack.heads lands; `loss(maps, targets)` is a dummy focal-free loss of the same
+    The first stand-in, kept as `--head dense-standin`; `loss(maps, targets)` is a dummy focal-free loss of the same
     shape of work (BCE on objectness, L1 on box channels). Levels with equal channels share weights, as
     dense detection heads do.
     """
@@ -81,7 +81,40 @@ def build_dense_standin(in_channels: List[int], hidden: int = 64):
     return DenseHeadStandIn()
 
 
-HEAD_BUILDERS: Dict[str, Callable] = {"dense-standin": build_dense_standin}
+def build_proposal_head(in_channels: List[int], strides=(8, 16, 32), **kwargs):
+    """The real efftrack ProposalHead (ATSS assignment, quality focal + GIoU) on fixed ground-truth boxes.
+
+    ``forward`` returns the flat list [scores per level..., boxes per level...] so the worker's dummy targets
+    keep their shape; ``loss`` ignores them and trains against a 3x3 grid of boxes per image.
+    """
+    import torch
+    from torch import nn
+
+    from efftrack.heads.proposal import ProposalHead
+
+    class RealProposalHead(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = ProposalHead(in_channels[0], strides=tuple(strides), **kwargs)
+
+        def forward(self, maps):
+            scores, boxes = self.head(maps)
+            return list(scores) + list(boxes)
+
+        def loss(self, outputs, targets):
+            n = len(outputs) // 2
+            b, _, h, w = outputs[0].shape
+            size = (h * self.head.strides[0], w * self.head.strides[0])
+            gt = torch.tensor([[x * size[1] / 3 + 4, y * size[0] / 3 + 4, (x + 1) * size[1] / 3 - 4,
+                                (y + 1) * size[0] / 3 - 4] for y in range(3) for x in range(3)],
+                              device=outputs[0].device)
+            losses = self.head.loss((outputs[:n], outputs[n:]), [gt] * b, image_size=size)
+            return sum(losses.values())
+
+    return RealProposalHead()
+
+
+HEAD_BUILDERS: Dict[str, Callable] = {"proposal": build_proposal_head, "dense-standin": build_dense_standin}
 
 
 # ----------------------------------------------------------------------------------------------- model
@@ -135,12 +168,12 @@ def build_model(mode: str, args, options: Dict[str, dict]):
             self.backbone = backbone
             if mode == "frozen-linear":
                 self.side = None
-                self.head = HEAD_BUILDERS[args.head]([channels[-1]], **options["head"])
+                self.head = HEAD_BUILDERS[args.head]([channels[-1]], strides=(strides[-1],), **options["head"])
             else:
                 self.side = HybridSideNetwork(in_channels=channels, in_strides=strides,
                                               detach_ladders=(mode == "side"), **options["side"])
                 self.head = HEAD_BUILDERS[args.head]([self.side.out_channels] * len(self.side.out_strides),
-                                                     **options["head"])
+                                                     strides=self.side.out_strides, **options["head"])
 
         def forward(self, images):
             feats = self.backbone(images)
@@ -347,7 +380,7 @@ def parse_args(argv=None):
                     "parallel op of a 2-thread pool waits for a descheduled thread (~10 ms each)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--lora-rank", type=int, default=8)
-    ap.add_argument("--head", default="dense-standin", help=f"heads builder: {sorted(HEAD_BUILDERS)}")
+    ap.add_argument("--head", default="proposal", help=f"heads builder: {sorted(HEAD_BUILDERS)}")
     ap.add_argument("--cfg-options", nargs="+", default=None, help="side.KEY=VALUE / head.KEY=VALUE overrides")
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per worker process")
     ap.add_argument("--json", default=None, help="write results and environment here")
