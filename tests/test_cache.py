@@ -186,7 +186,7 @@ def test_variant_sampler_repeats_augmentations_every_k_epochs():
 
 
 def test_cache_settings_name_the_bad_key():
-    assert cache_settings({"dir": "x"})["variants"] == 1
+    assert cache_settings({"dir": "x"})["variants"] == 4
     with pytest.raises(CacheError, match="max_items"):
         cache_settings({"dir": "x", "max_items": 3})
     with pytest.raises(CacheError, match="variants"):

@@ -1,15 +1,18 @@
 """Frozen-feature cache: the backbone's taps per (exact input image, backbone, preprocessing), reused
 across epochs so side-network training skips the backbone after the first pass.
 
-Config switch: ``cache=dict(dir='work_dirs/feature_cache', max_gb=50, variants=1)``. ``variants`` (K) makes
+Config switch: ``cache=dict(dir='work_dirs/feature_cache', max_gb=50, variants=4)``. ``variants`` (K) makes
 the training sampler draw each item's augmentation from K fixed variants (see
 ``efftrack.engine.data.IterationBatches``): inputs repeat every K epochs, which is what lets the cache hit.
+Epochs 1..K fill the cache (or ``tools/cache_features.py`` does, once); from epoch K+1 every step is a hit.
+Default K=4: on the synthetic split (2 seeds, 5 epochs) K=4 matched uncached training's OWTA, while K=1
+(the same augmentation every epoch) was lower on unknown objects in both seeds (within seed noise).
 """
 from .errors import CacheError
 from .keys import FORMAT_VERSION, image_key, namespace_for, namespace_id
 from .store import FeatureCache
 
-CACHE_DEFAULTS = dict(dir="work_dirs/feature_cache", max_gb=50.0, variants=1, dtype="float16")
+CACHE_DEFAULTS = dict(dir="work_dirs/feature_cache", max_gb=50.0, variants=4, dtype="float16")
 
 
 def cache_settings(cache_cfg) -> dict:
