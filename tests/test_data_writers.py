@@ -64,3 +64,13 @@ def test_annotated_video_writer(tmp_path):
             w.write(0, [1], [[0, 0, 1, 1]], [1.0])  # no image
     assert not (tmp_path / "x.avi").exists()
     assert sorted(os.listdir(tmp_path)) == ["vis.avi"]
+
+
+def test_annotated_video_draws_only_confident_tracks_and_sizes_itself(tmp_path):
+    p = tmp_path / "vis.avi"
+    img = np.zeros((48, 64, 3), np.uint8)
+    with AnnotatedVideoWriter(p, fps=5, min_score=0.5) as w:  # frame size from the first frame
+        w.write(0, [1, 2], [[5, 5, 20, 30], [40, 5, 60, 30]], [0.9, 0.2], image=img)
+    frame = list(open_source(str(p)))[0].image
+    assert frame.shape[:2] == (48, 64)
+    assert frame[5:31, 5:21].max() > 100 and frame[:, 38:].max() < 40  # the 0.2 track is not drawn

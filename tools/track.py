@@ -27,7 +27,9 @@ def parse_args(argv=None):
     p.add_argument("--mot-output", help="MOTChallenge txt")
     p.add_argument("--tao-output", help="TAO-OW prediction JSON")
     p.add_argument("--work-dir", help="where default outputs go (default: work_dirs/track/<source name>)")
-    p.add_argument("--score-thr", type=float, default=0.05, help="drop proposals below this score")
+    p.add_argument("--score-thr", type=float, default=0.0, help="drop proposals below this score")
+    p.add_argument("--draw-thr", type=float, default=0.3,
+                   help="annotated video: draw tracks whose score is at least this (MOT/TAO outputs keep all)")
     p.add_argument("--max-dets", type=int, default=None, help="proposals per frame (default: the config's topk)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--show", action="store_true", help="show frames in a window while tracking")
@@ -85,7 +87,7 @@ def main(argv=None):
     detector = FrameDetector(model, cfg.model["input_size"], device)
     writers = []
     if "video" in outputs:
-        writers.append(AnnotatedVideoWriter(outputs["video"], fps=fps))
+        writers.append(AnnotatedVideoWriter(outputs["video"], fps=fps, min_score=args.draw_thr))
     if "mot" in outputs:
         writers.append(MotWriter(outputs["mot"]))
     if "tao" in outputs:

@@ -138,13 +138,14 @@ class AnnotatedVideoWriter(_AtomicWriter):
     they differ. The codec follows the extension (.mp4 -> mp4v, .avi -> MJPG).
     """
 
-    def __init__(self, path, fps: float, frame_size=None, trail: int = 15):
+    def __init__(self, path, fps: float, frame_size=None, trail: int = 15, min_score: float = 0.0):
         self.suffix = os.path.splitext(os.fspath(path))[1] or ".mp4"
         super().__init__(path)
         self.fps, self.vw, self.frame_size = float(fps), None, None
         if frame_size is not None:  # else the first frame's size, when it arrives
             self._open((int(frame_size[0]), int(frame_size[1])))
         self.trail = trail
+        self.min_score = float(min_score)  # draw only tracks this confident: the files keep them all
         self.trails = {}
         self.num_written = 0
 
@@ -161,6 +162,8 @@ class AnnotatedVideoWriter(_AtomicWriter):
         if image is None:
             raise ValueError(f"{self.path}: AnnotatedVideoWriter.write needs the frame image")
         ids, b, s = _arrays(track_ids, boxes_xyxy, scores)
+        shown = s >= self.min_score
+        ids, b, s = ids[shown], b[shown], s[shown]
         if self.vw is None:
             self._open((int(image.shape[1]), int(image.shape[0])))
         img = np.ascontiguousarray(image).copy()
