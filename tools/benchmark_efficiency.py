@@ -82,7 +82,8 @@ def build_dense_standin(in_channels: List[int], hidden: int = 64, strides=None):
 
 
 def build_proposal_head(in_channels: List[int], strides=(8, 16, 32), **kwargs):
-    """The real efftrack ProposalHead (ATSS assignment, quality focal + GIoU) on fixed ground-truth boxes.
+    """The real efftrack ProposalHead (ATSS assignment, quality focal + GIoU) on fixed ground-truth boxes,
+    with the settings of ``configs/_base_/effowt.py`` unless ``head.K=V`` overrides them.
 
     ``forward`` returns the flat list [scores per level..., boxes per level...] so the worker's dummy targets
     keep their shape; ``loss`` ignores them and trains against a 3x3 grid of boxes per image.
@@ -91,6 +92,11 @@ def build_proposal_head(in_channels: List[int], strides=(8, 16, 32), **kwargs):
     from torch import nn
 
     from efftrack.heads.proposal import ProposalHead
+
+    from efftrack.config import load_config
+
+    base = load_config(Path(__file__).resolve().parents[1] / "configs/_base_/effowt.py")
+    kwargs = {**dict(base.model.get("proposal_head", {})), **kwargs}
 
     class RealProposalHead(nn.Module):
         def __init__(self):

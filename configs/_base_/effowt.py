@@ -3,7 +3,7 @@
 model = dict(
     backbone=dict(model_name='ViT-B-16', pretrained='openai', model_cfg=None, taps=None),
     side=dict(reduction=8, stage_pattern=('conv', 'sim', 'conv', 'sim'), out_strides=(8, 16, 32)),
-    proposal_head=dict(num_convs=2),
+    proposal_head=dict(num_convs=2, feat_channels=96),  # light: side + heads stay near 1% of ViT-B-16
     embedding_head=dict(dim=128, roi_size=7),
     input_size=(384, 640),  # (h, w) letterbox size; multiples of the backbone's largest stride
     topk=300,               # proposals kept per frame (TAO-OW scores at most 300 per image)
