@@ -77,6 +77,8 @@ class Trainer:
         self.train_cfg = {**TRAIN_DEFAULTS, **dict(cfg.get("train", {}))}
         self.seed, self.amp, self.config_text = int(seed), bool(amp), config_text
         self.input_size = tuple(cfg.model["input_size"])
+        # data first: a missing annotation file is reported before minutes of model building
+        self.dataset = build_train_dataset(cfg.data["train"], self.input_size, seed=self.seed)
         torch.manual_seed(self.seed)
         self.model = build_model(cfg.model).to(self.dist.device)
         params = [p for p in self.model.parameters() if p.requires_grad]
@@ -104,7 +106,7 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------------------
     def _loader(self) -> DataLoader:
-        ds = build_train_dataset(self.cfg.data["train"], self.input_size, seed=self.seed)
+        ds = self.dataset
         sampler = IterationBatches(len(ds), self.train_cfg["batch_size"], self.train_cfg["max_iters"],
                                    start=self.start_iter, seed=self.seed, rank=self.dist.rank,
                                    world_size=self.dist.world_size,
