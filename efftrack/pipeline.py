@@ -61,6 +61,8 @@ def track_stream(source, detector, tracker, writers=(), *, score_thr: float = 0.
     video goes, so memory does not grow with its length.
     """
     summary = TrackingSummary()
+    # the tracker ignores proposals below its low threshold: they need no embedding
+    min_score = max(float(score_thr), float(getattr(tracker, "low_thr", 0.0)))
     bar = Progress(getattr(source, "num_frames", None)) if progress else None
     seen_ids: set[int] = set()
     start = time.perf_counter()
@@ -68,7 +70,7 @@ def track_stream(source, detector, tracker, writers=(), *, score_thr: float = 0.
         for w in writers:
             stack.enter_context(w)
         for frame in source:
-            out = detector([frame.image], bgr=True, timings=summary.seconds)[0]
+            out = detector([frame.image], bgr=True, timings=summary.seconds, min_score=min_score)[0]
             keep = np.flatnonzero(out["scores"] >= score_thr)[:max_dets]
             t0 = time.perf_counter()
             tracks = tracker.update(out["boxes"][keep], out["scores"][keep], out["embeddings"][keep],
