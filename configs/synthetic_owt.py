@@ -27,6 +27,9 @@ data = dict(
 tracker = dict(fps=30.0, max_lost_seconds=0.5, high_thr=0.05, new_track_thr=0.05, low_thr=0.02)
 
 train = dict(
-    max_iters=1500, batch_size=4, lr=1e-3, weight_decay=0.05, warmup_iters=50, lr_policy='cosine',
-    ckpt_interval=250, val_interval=0, num_workers=1, log_interval=25, val_max_videos=None,
+    # 600, not 1500: unknown objects are background in training, so longer training specialises on knowns.
+    # Chosen on the train split's unknown objects (tools/test.py with data.val.ann_file=train.json), not on val:
+    # 1500 it -> unknown recall 0.90, OWTA unknown/known 0.375/0.858; 600 it -> 0.97, 0.518/0.799.
+    max_iters=600, batch_size=4, lr=1e-3, weight_decay=0.05, warmup_iters=50, lr_policy='cosine',
+    ckpt_interval=200, val_interval=0, num_workers=1, log_interval=25, val_max_videos=None,
 )
