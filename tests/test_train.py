@@ -135,7 +135,8 @@ def test_checkpoints_from_another_backbone_or_corrupt_files_are_refused(tiny_dat
     with pytest.raises(CheckpointError, match="corrupt or not an efftrack checkpoint"):
         load_checkpoint(tmp_path / "cut.pth", model)
     proc = run_tool(["tools/train.py", "configs/synthetic_owt.py", "--work-dir", str(tmp_path / "w"),
-                     "--resume", str(tmp_path / "cut.pth"), "--cfg-options", *tiny_overrides(tiny_data)],
+                     "--resume", str(tmp_path / "cut.pth"), "--cfg-options", *tiny_overrides(tiny_data),
+                     f"data.train.0.ann_file={tiny_data / 'train.json'}", f"data.train.0.img_root={tiny_data}"],
                     check=False)
     assert proc.returncode == 2 and proc.stderr.strip().startswith("error: checkpoint")
     assert "Traceback" not in proc.stderr
