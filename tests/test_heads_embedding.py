@@ -6,13 +6,6 @@ from torchvision.ops import box_iou
 from efftrack.heads import EmbeddingHead, EmbeddingInputError, RoiSamplingError, sample_rois
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
 
 def test_embedding_shapes_unit_norm_and_gradients():
     head = EmbeddingHead(12, dim=32, roi_size=7, stride=8, hidden=64)

@@ -11,14 +11,6 @@ STRIDES = (8, 16, 32)
 H, W, C = 64, 96, 16
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny convs: a second thread only adds contention on the shared 2-core machine.
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
 
 def _pyramid(b=2):
     return [torch.randn(b, C, H // s, W // s) for s in STRIDES]
