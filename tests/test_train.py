@@ -122,6 +122,11 @@ def test_checkpoints_from_another_backbone_or_corrupt_files_are_refused(tiny_dat
     assert load_checkpoint(path, model)["iteration"] == 3
     published = publish_checkpoint(path, tmp_path / "pub.pth")
     assert "optimizer" not in read_checkpoint(published) and load_checkpoint(published, model)["iteration"] == 3
+    small = publish_checkpoint(path, tmp_path / "half.pth", half=True)
+    assert small.stat().st_size < 0.6 * published.stat().st_size
+    load_checkpoint(small, model)
+    assert all(torch.equal(v, read_checkpoint(small)["model"][k].float()) for k, v in model.trainable_state_dict().items()
+               if v.is_floating_point())
 
     tower = {k: v + 0.01 for k, v in model.backbone.body.visual.state_dict().items()}
     torch.save(tower, tmp_path / "other_tower.pt")

@@ -13,9 +13,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("src")
     p.add_argument("dst")
+    p.add_argument("--half", action="store_true", help="store weights in fp16 (half the size)")
     args = p.parse_args(argv)
     from efftrack.engine.checkpoint import publish_checkpoint
-    out = publish_checkpoint(args.src, args.dst)
+    out = publish_checkpoint(args.src, args.dst, half=args.half)
     print(f"wrote {out} ({out.stat().st_size / 2 ** 20:.1f} MiB)")
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Score a checkpoint on a config's validation set: ``tools/test.py CONFIG CHECKPOINT [--out preds.json]``.
+"""Score a checkpoint on a config's validation set: ``tools/test.py CONFIG CHECKPOINT [--json metrics.json]``.
 
 Tracks every validation video, prints OWTA / DetRe / AssA per subset and proposal recall@300 per split.
 """

@@ -85,10 +85,15 @@ def latest_checkpoint(work_dir: str | os.PathLike) -> Path | None:
     return max(found)[1] if found else None
 
 
-def publish_checkpoint(src, dst) -> Path:
-    """Copy a training checkpoint without the optimizer state: what inference (and the demo) needs."""
+def publish_checkpoint(src, dst, half: bool = False) -> Path:
+    """Copy a training checkpoint without the optimizer state: what inference (and the demo) needs.
+
+    ``half`` stores floating-point weights in fp16 (half the size; loading casts them back to the model's dtype).
+    """
     ckpt = read_checkpoint(src)
     ckpt.pop("optimizer", None)
+    if half:
+        ckpt["model"] = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["model"].items()}
     with atomic_open(Path(dst), "wb") as f:
         torch.save(ckpt, f)
     return Path(dst)
