@@ -25,7 +25,7 @@ def main() -> int:
     from efftrack.config import load_config
     from efftrack.data.synthetic import generate_dataset
     from efftrack.engine.checkpoint import load_checkpoint
-    from efftrack.engine.validate import validate
+    from efftrack.engine.validate import metrics_table, validate
     from efftrack.models.builder import build_model
 
     torch.set_num_threads(min(4, os.cpu_count() or 1))
@@ -35,11 +35,10 @@ def main() -> int:
     first_video = sorted(p for p in (data / "val").iterdir() if p.is_dir())[0]
 
     print(f"1/2 tracking {first_video.relative_to(REPO)} with tools/track.py ...", flush=True)
-    sys.argv = ["track.py", str(first_video), "--config", str(CONFIG), "--checkpoint", str(CHECKPOINT),
-                "--work-dir", str(OUT / "track"), "--fps", "25", "--quiet"]
     sys.path.insert(0, str(REPO / "tools"))
     import track
-    track.main(sys.argv[1:])
+    track.main([str(first_video), "--config", str(CONFIG), "--checkpoint", str(CHECKPOINT),
+                "--work-dir", str(OUT / "track"), "--fps", "25", "--quiet"])
 
     print("2/2 scoring OWTA on the demo videos (known vs unknown categories) ...", flush=True)
     cfg = load_config(CONFIG)
@@ -48,10 +47,7 @@ def main() -> int:
     start = time.perf_counter()
     metrics = validate(model, ann_file=str(data / "val.json"), img_root=str(data), input_size=cfg.model["input_size"],
                        tracker_cfg=dict(cfg.tracker))
-    print(f"\n| subset  | OWTA  | DetRe | AssA  | proposal recall@300 |\n|---------|-------|-------|-------|------|")
-    for subset in ("known", "unknown"):
-        print(f"| {subset:7s} | {metrics[f'OWTA_{subset}']:.3f} | {metrics[f'DetRe_{subset}']:.3f} | "
-              f"{metrics[f'AssA_{subset}']:.3f} | {metrics.get(f'recall_{subset}', float('nan')):.3f} |")
+    print("\n" + metrics_table(metrics))
     print(f"(scored in {time.perf_counter() - start:.1f} s)")
     print(f"\ndemo outputs are in {OUT.relative_to(REPO)}/track (annotated video, MOT txt, TAO-OW JSON); "
           f"demo videos in {data.relative_to(REPO)}")

@@ -26,7 +26,7 @@ def main(argv=None):
 
     from efftrack.config import load_config
     from efftrack.engine.checkpoint import load_checkpoint
-    from efftrack.engine.validate import validate
+    from efftrack.engine.validate import metrics_table, validate
     from efftrack.models.builder import build_model
     from efftrack.utils.atomic import write_json_atomic
 
@@ -39,10 +39,7 @@ def main(argv=None):
     start = time.perf_counter()
     metrics = validate(model, ann_file=val["ann_file"], img_root=val["img_root"], input_size=cfg.model["input_size"],
                        tracker_cfg=dict(cfg.get("tracker", {})), device=args.device, subsets=tuple(args.subsets))
-    print("| subset | OWTA | DetRe | AssA | recall@300 |\n|---|---|---|---|---|")
-    for s in args.subsets:
-        print(f"| {s} | {metrics[f'OWTA_{s}']:.4f} | {metrics[f'DetRe_{s}']:.4f} | {metrics[f'AssA_{s}']:.4f} | "
-              f"{metrics.get(f'recall_{s}', float('nan')):.4f} |")
+    print(metrics_table(metrics, args.subsets))
     print(f"({time.perf_counter() - start:.0f} s)")
     if args.json:
         write_json_atomic(args.json, metrics)

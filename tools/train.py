@@ -4,6 +4,7 @@
 Distributed: ``torchrun --nproc_per_node N tools/train.py CONFIG --launcher pytorch``.
 """
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -34,17 +35,12 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options)
     work_dir = Path(args.work_dir or Path("work_dirs") / Path(args.config).stem)
     work_dir.mkdir(parents=True, exist_ok=True)
-    if not work_dir.is_dir() or not os_access_w(work_dir):
+    if not os.access(work_dir, os.W_OK):
         raise PermissionError(f"work dir {work_dir} is not writable")
     cfg.dump(str(work_dir / Path(args.config).name))
     train(cfg, work_dir, resume=args.resume, amp=args.amp, launcher=args.launcher, seed=args.seed,
           device=args.device, config_text=cfg.pretty_text)
     print(f"done: checkpoints and logs in {work_dir}")
-
-
-def os_access_w(path) -> bool:
-    import os
-    return os.access(path, os.W_OK)
 
 
 if __name__ == "__main__":

@@ -98,6 +98,16 @@ class MotWriter(_AtomicWriter):
         write_mot_txt(self.tmp, np.asarray(rows, np.float64).reshape(-1, 7))
 
 
+def tao_records(track_ids, boxes_xyxy, scores, image_id: int, video_id: int, category_ids=None) -> list:
+    """TAO-OW prediction records ``{image_id, video_id, category_id, bbox [x,y,w,h], score, track_id}`` for one
+    image; boxes come in xyxy pixels; ``category_id`` is 1 unless given."""
+    ids, b, s = _arrays(track_ids, boxes_xyxy, scores)
+    cats = np.ones(len(ids), np.int64) if category_ids is None else np.asarray(category_ids, np.int64)
+    return [dict(image_id=int(image_id), video_id=int(video_id), category_id=int(c), bbox=[x1, y1, x2 - x1, y2 - y1],
+                 score=float(sc), track_id=int(t))
+            for t, (x1, y1, x2, y2), sc, c in zip(ids.tolist(), b.tolist(), s.tolist(), cats.tolist())]
+
+
 class TaoJsonWriter(_AtomicWriter):
     """TAO-OW prediction JSON: a list of ``{image_id, video_id, category_id, bbox [x,y,w,h], score,
     track_id}`` as TrackEval's ``run_tao_ow.py`` reads. ``category_id`` is 1 unless given."""
@@ -110,14 +120,10 @@ class TaoJsonWriter(_AtomicWriter):
 
     def write(self, frame_index, track_ids, boxes_xyxy, scores=None, image=None, image_id=None, video_id=None,
               category_ids=None):
-        ids, b, s = _arrays(track_ids, boxes_xyxy, scores)
-        if len(ids) and (image_id is None or video_id is None):
+        if len(np.asarray(track_ids).reshape(-1)) and (image_id is None or video_id is None):
             raise ValueError(f"{self.path}: TAO results need image_id and video_id (frame {frame_index})")
-        cats = np.ones(len(ids), np.int64) if category_ids is None else np.asarray(category_ids, np.int64)
-        for i in range(len(ids)):
-            x1, y1, x2, y2 = (float(v) for v in b[i])
-            self.items.append(dict(image_id=int(image_id), video_id=int(video_id), category_id=int(cats[i]),
-                                   bbox=[x1, y1, x2 - x1, y2 - y1], score=float(s[i]), track_id=int(ids[i])))
+        if image_id is not None:
+            self.items.extend(tao_records(track_ids, boxes_xyxy, scores, image_id, video_id, category_ids))
 
     def _finish(self):
         with open(self.tmp, "w", encoding="utf-8") as fh:

@@ -1,32 +1,21 @@
 """Validation: track every val video with the current model, then score OWTA and proposal recall."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
 from ..data.tao import TaoVideos
 from ..data.tao_ow_ids import subset_of
+from ..data.writers import tao_records
+from ..evaluation.iou import box_iou
 from ..models.detector import FrameDetector
 from ..tracking import build_tracker
 
 TRACK_ID_STRIDE = 1_000_000  # keeps track ids unique across videos in one prediction file
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area_a = (a[:, 2:] - a[:, :2]).prod(-1)
-    area_b = (b[:, 2:] - b[:, :2]).prod(-1)
-    return inter / np.maximum(area_a[:, None] + area_b[None] - inter, 1e-9)
-
-
-def category_splits(ann_file) -> dict[int, str]:
+def category_splits(categories: dict) -> dict[int, str]:
     """category id -> 'known'/'unknown'/'distractor': the split recorded in the JSON, else TAO-OW's lists."""
-    cats = json.loads(Path(ann_file).read_text()).get("categories", [])
-    return {int(c["id"]): c.get("split") or subset_of(int(c["id"])) for c in cats}
+    return {int(cid): c.get("split") or subset_of(int(cid)) for cid, c in categories.items()}
 
 
 def run_video_tracking(model, videos: TaoVideos, *, input_size, tracker_cfg, device="cpu", batch_frames: int = 4,
@@ -52,17 +41,14 @@ def run_video_tracking(model, videos: TaoVideos, *, input_size, tracker_cfg, dev
                 gt = video.gt.get(f.image_id)
                 if gt is not None and len(gt["boxes"]):
                     props = out["boxes"][:recall_topk]
-                    hit = (_iou(gt["boxes"], props).max(1) >= recall_iou) if len(props) else np.zeros(len(gt["boxes"]), bool)
+                    hit = (box_iou(gt["boxes"], props).max(1) >= recall_iou) if len(props) else np.zeros(len(gt["boxes"]), bool)
                     for label, h in zip(gt["labels"].tolist(), hit.tolist()):
                         split = (splits or {}).get(int(label)) or subset_of(int(label))
                         c = recall.setdefault(split, [0, 0])
                         c[0] += int(h)
                         c[1] += 1
-                for tid, box, score in zip(tracks.ids.tolist(), tracks.boxes.tolist(), tracks.scores.tolist()):
-                    x1, y1, x2, y2 = box
-                    preds.append(dict(image_id=int(f.image_id), video_id=int(video.video_id), category_id=1,
-                                      bbox=[x1, y1, x2 - x1, y2 - y1], score=float(score),
-                                      track_id=int(v_index * TRACK_ID_STRIDE + tid)))
+                preds.extend(tao_records(v_index * TRACK_ID_STRIDE + tracks.ids, tracks.boxes, tracks.scores,
+                                         f.image_id, video.video_id))
     return preds, recall
 
 
@@ -72,7 +58,7 @@ def validate(model, *, ann_file, img_root, input_size, tracker_cfg, device="cpu"
     from ..evaluation import evaluate_tao_ow
 
     videos = TaoVideos(ann_file, img_root)
-    splits = category_splits(ann_file)
+    splits = category_splits(videos.ann.categories)
     preds, recall = run_video_tracking(model, videos, input_size=input_size, tracker_cfg=tracker_cfg,
                                        device=device, splits=splits, max_videos=max_videos,
                                        batch_frames=batch_frames)
@@ -84,3 +70,12 @@ def validate(model, *, ann_file, img_root, input_size, tracker_cfg, device="cpu"
             for key in ("OWTA", "DetRe", "AssA"):
                 metrics[f"{key}_{subset}"] = float(res[key])
     return metrics
+
+
+def metrics_table(metrics: dict, subsets=("known", "unknown")) -> str:
+    """The markdown table of ``validate``'s metrics, one row per subset."""
+    rows = ["| subset | OWTA | DetRe | AssA | proposal recall@300 |", "|---|---|---|---|---|"]
+    for s in subsets:
+        rows.append(f"| {s} | {metrics[f'OWTA_{s}']:.3f} | {metrics[f'DetRe_{s}']:.3f} | {metrics[f'AssA_{s}']:.3f} | "
+                    f"{metrics.get(f'recall_{s}', float('nan')):.3f} |")
+    return "\n".join(rows)
